@@ -6,8 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 CACHE_DIR ?= $(HOME)/.cache/casper-qc
 BIN := $(VENV)/bin
-# Debian packages the suite needs: ffmpeg decodes compressed audio (pydub), chromium checks pages.
-APT_PACKAGES ?= ffmpeg chromium
+# Debian packages the suite needs: ffmpeg decodes compressed audio (pydub), chromium checks pages,
+# wrk loads the ML backend in its benchmark (bench/bench_ml_backend.py).
+APT_PACKAGES ?= ffmpeg chromium wrk
 PYTEST_ARGS ?=
 
 export CASPER_QC_CACHE_DIR ?= $(CACHE_DIR)
