@@ -9,36 +9,48 @@ What it does, in three passes over the words' normalized forms
    "well" is not a marker after "as", "very", "do"; "you know" is not one after "do" or "if".
    Entries without a rule are tagged wherever they occur.
 2. **PW** from the form: a word that ends (or starts) with a hyphen, ``th-``.
-3. **REP, REV, FS** over the remaining words (fillers, markers, editing terms, events and
-   punctuation are stepped over; between a reparandum and its repair they are the
-   interregnum):
+3. **REP, REV, FS** over the remaining words (:mod:`casper_qc.disfluency_repairs`; fillers,
+   markers, editing terms, events and punctuation are stepped over; between a reparandum and
+   its repair they are the interregnum, inside a reparandum they keep their own label):
 
    * exact repetition of 1-4 words, longest first, also several times (``I I I``,
-     ``sort of sort of``, ``the uh the``) -- but not answers and intensifiers said twice on
-     purpose (``yeah yeah``, ``right right``, ``very very``);
+     ``sort of sort of``, ``the uh the``), or of 5-6 words once -- but not answers and
+     intensifiers said twice on purpose (``yeah yeah``, ``right right``, ``very very``);
    * a partial word: REP when the next word completes it (``th- the``), FS when a new clause
      starts after it (``tr- so we``), else REV (``wi- did``);
-   * a rough copy: the repair's first word is a word 1-4 words back, or a contraction or
-     negation of it (``that``/``that's``, ``do``/``don't``), and the copy then differs. It is a
-     REV when a cue supports it: a partial word in the reparandum (``what he wi- what he
-     wishes``), two or more words said again before one is replaced (``when I hear when I
-     see``), an interregnum (``to Boston uh to Denver``), a one-word variant (``that that's``),
-     or a second word replaced by one of its kind (``I was I am``). A reparandum starting with a
-     conjunction (coordination: ``and see the game and see the band``), holding an answer word,
-     or crossing a repair found before is not one;
-   * two function words of one class in a row (``the a``, ``and uh but``, ``we I``;
-     prepositions only across an interregnum) or a determiner before a preposition: REV.
+   * a rough copy: the repair's first word is a word 1-6 words back, or a contraction, negation
+     or completion of it (``that``/``that's``, ``do``/``don't``, ``th-``/``the``), and the copy
+     then differs. It is a REV when a cue supports it: a partial word in the reparandum
+     (``what he wi- what he wishes``), two or more words said again before one is replaced
+     (``when I hear when I see``), an interregnum (``to Boston uh to Denver``), a one-word
+     variant (``that that's``), a second word replaced by one of its kind (``I was I am``), one
+     word put in (``it's like it seems like``), a pronoun and auxiliary taken back as their
+     contraction (``it is it's``); a reparandum of 5-6 words needs a repair that differs by one
+     word (``I've been to a couple I've been to a few games``). A reparandum starting with a
+     conjunction (coordination: ``and see the game and see the band``), ending with one, or
+     one of three copies in a row (a list: ``citizenship in the town citizenship in the state
+     citizenship in the nation``), holding an answer word, or crossing a repair found before is
+     not one; repetitions nested in it are kept (``I I think the I think that``);
+   * a word replaced by another of its class, the next words said again (``we don't I don't``,
+     ``have you do you``, ``in the at the``), a word said again with a modifier or subordinator
+     put before it (``a nice relatively nice``, ``I when I``), or two function words of one
+     class in a row (``the a``, ``and uh but``, ``we I``, ``we you``; prepositions only across an
+     interregnum): REV.
 
    The reparandum (RM) is what a fluent version deletes.
 
-Where it fails (held-out Switchboard figures in docs/ACCURACY.md; reparandum recall is about
-two thirds, precision about 0.85): restarts that abandon a clause with no word in common
-(``we were + so anyway``) are missed, as are revisions whose repair shares no word with the
-reparandum (``they + their``, ``go + say``); fluent parallel phrases can look like rough
-copies; a reparandum is found up to four words long, so longer ones are cut short. "now",
-"see" and "actually" are markers only at the start of an utterance or after another marker,
-"so" is not in the default lexicon (Switchboard marks it a marker rarely). Context rules see
-the neighbouring words only, no syntax. Word classes and rules are hand-written from the
+Where it fails (held-out Switchboard figures in docs/ACCURACY.md: reparandum precision about
+0.89, recall about 0.7, F1 0.78): revisions whose repair shares no word with the reparandum (``they +
+their``, ``go + say``, ``a lot of people + I talk to a lot of people``) and restarts that abandon
+a clause with no word in common (``we were + so anyway``) are missed -- a rule for those
+(a short fragment, a pause or editing term, a new clause) marks far more fluent speech than
+restarts, so there is none; fluent parallel phrases and lists can look like rough copies; the
+reparandum's extent is a guess where the repair puts words in front (``they kind of use them
+for + everybody kind of use them for``); reparanda longer than six words are cut short or
+missed, and a repair cannot be seen across a line (utterance) boundary. "now", "see" and
+"actually" are markers only at the start of an utterance or after another marker, "so" is not
+in the default lexicon (Switchboard marks it a marker rarely). Context rules see the
+neighbouring words only, no syntax. Word classes and rules are hand-written from the
 Switchboard stylebook's categories and English grammar; thresholds were chosen on the tuning
 part of the development set, and no word list or weight is learned from it.
 
@@ -107,11 +119,17 @@ def tag(words: Sequence[Word | str], *, lexicon: Lexicon | None = None) -> tuple
     return tuple(out)
 
 
+_LEXICAL = frozenset(("FP", "DM", "ET"))
+
+
 def word_tags(count: int, disfluencies: Sequence[Disfluency] | Sequence[RawSpan]) -> list[list[str]]:
     """The per-word view: ``tags[i]`` lists the labels of word ``i`` out of ``FP DM ET PW RM``
     (in that order), an empty list for a fluent word. RM marks reparandum words of REP, REV
-    and FS; interregnum words keep their own FP/DM/ET label."""
+    and FS; interregnum words keep their own FP/DM/ET label, and so do fillers, markers and
+    editing terms inside a reparandum (``we were uh going we went``: ``uh`` is FP only, as in
+    Switchboard's annotation)."""
     sets: list[set[str]] = [set() for _ in range(count)]
+    reparanda = []
     for dis in disfluencies:
         if isinstance(dis, Disfluency):
             kind, start, stop = dis.type, dis.words.start, dis.words.stop
@@ -119,11 +137,14 @@ def word_tags(count: int, disfluencies: Sequence[Disfluency] | Sequence[RawSpan]
         else:
             kind, start, stop, rm = dis[0], dis[1], dis[2], dis[3]
         if rm is not None:
-            for i in range(rm[0], rm[1]):
-                sets[i].add("RM")
+            reparanda.append(rm)
         else:
             for i in range(start, stop):
                 sets[i].add(kind.value)
+    for first, stop in reparanda:
+        for i in range(first, stop):
+            if not sets[i] & _LEXICAL:
+                sets[i].add("RM")
     return [[t for t in WORD_TAGS if t in s] for s in sets]
 
 

@@ -129,6 +129,86 @@ def test_coordination_is_not_a_revision():
     assert marked("citizens of the town and of the state", "RM") == []
 
 
+def test_a_pronoun_and_auxiliary_taken_back_as_their_contraction_is_a_revision():
+    assert structures("it is it's cold out") == [("REV", (0, 2), None, (2, 3))]
+    assert structures("they are uh they're late again") == [("REV", (0, 2), (2, 3), (3, 4))]
+    assert marked("it has its own room", "RM") == []  # "its" after "has" is the possessive
+
+
+def test_a_word_replaced_by_one_of_its_class_with_the_next_word_again_is_a_revision():
+    assert structures("we don't I don't know") == [("REV", (0, 2), None, (2, 4))]
+    assert structures("they got you got lost") == [("REV", (0, 2), None, (2, 4))]
+    assert structures("have you do you have a car") == [("REV", (0, 2), None, (2, 4))]
+    assert marked("we waited in the at the station", "RM") == ["in", "the"]
+    # prepositions only before a determiner: "from state to state" is fluent
+    assert marked("it varies from state to state", "RM") == []
+
+
+def test_a_subject_then_you_restarts_the_clause():
+    assert structures("we you can't go there") == [("REV", (0, 1), None, (1, 2))]
+    assert marked("it's you who called", "RM") == []
+
+
+def test_a_word_said_again_with_a_modifier_or_subordinator_put_before_it():
+    assert structures("we saw a nice relatively nice place") == [("REV", (3, 4), None, (4, 6))]
+    assert structures("I when I came home it was dark")[0] == ("REV", (0, 1), None, (1, 3))
+    assert marked("my car is really really old", "RM") == ["really"]  # a plain repetition
+    assert marked("to go or not or stay", "RM") == []  # conjunctions: alternatives
+
+
+def test_a_rough_copy_with_one_word_put_in():
+    assert structures("it's like it seems like fun") == [("REV", (0, 2), None, (2, 5))]
+
+
+def test_rough_copies_of_five_or_six_words_need_a_repair_one_word_off():
+    assert structures("I've been to a couple I've been to a few games") == \
+        [("REV", (0, 5), None, (5, 10))]
+    assert marked("we went to the big lake we went to the big lake", "RM") == \
+        ["we", "went", "to", "the", "big", "lake"]  # an exact repetition of six words
+    # two words off: parallel clauses, not a repair
+    assert marked("there were lots of big trucks there were lots of small cars", "RM") == []
+
+
+def test_lists_and_parallel_phrases_are_not_rough_copies():
+    sentence = "citizenship in the town citizenship in the state citizenship in the nation"
+    assert marked(sentence, "RM") == []
+    assert marked("we had a house and a home and a car", "RM") == []
+    assert marked("I work and I pay my taxes", "RM") == []
+
+
+def test_repetitions_nested_in_a_revision_are_kept():
+    assert marked("I I think the I think that works", "RM") == ["I", "I", "think", "the"]
+    assert marked("I guess I I guess I'm right", "RM") == ["I", "guess", "I"]
+
+
+def test_a_cut_off_word_before_its_completion_is_the_reparandum_alone():
+    assert marked("that ki- the kids were there", "RM") == ["ki-"]  # "the kids" is the repair
+    assert marked("we did the whole big th- the whole thing", "RM") == \
+        ["the", "whole", "big", "th-"]
+
+
+def test_words_after_a_cut_off_word_start_the_repair():
+    assert marked("so how you whe- once you get there", "RM") == ["you", "whe-"]
+
+
+def test_fillers_inside_a_reparandum_keep_their_own_tag():
+    sentence = "when I uh hear when I see that"
+    assert structures(sentence) == [("REV", (0, 4), None, (4, 7))]
+    assert tags_of(sentence)[:4] == [["RM"], ["RM"], ["FP"], ["RM"]]
+
+
+def test_time_stays_linear_in_the_words_of_a_line():
+    import time
+
+    line = "so I I think uh we were th- there and it is it's the a book I was I am "
+    words = (line * 6000).split()
+    started = time.perf_counter()
+    spans = tag_forms([w.lower().replace("'", "") for w in words])
+    assert len(spans) >= 6000 * 6
+    # linear: well under a second on one core; the quadratic crossing check of before took 20 s
+    assert time.perf_counter() - started < 8
+
+
 # --- FS --------------------------------------------------------------------------------------
 
 def test_an_abandoned_fragment_before_a_new_clause_is_a_false_start():
