@@ -1,0 +1,216 @@
+"""Speed of the QC metrics (casper_qc.metrics) on a generated project of about 1 M words.
+
+The project: ``--tasks`` tasks (default 2,000), each a two-speaker conversation annotated by
+three annotators plus a model prediction. A hidden "truth" transcript (fillers, partial words,
+repetitions, overlaps) is perturbed per annotator: boundaries jittered by a few tens of ms, 4% of
+words substituted, some fillers dropped, some tags missed, now and then a turn split in two; the
+prediction is perturbed more. About 167 words per annotation, so 6,000 annotations hold ~1 M
+words. Generation is not timed.
+
+Timed, over the whole project, each metric the QC report computes per task:
+pairwise WER (3 pairs, normalized-v1), frame kappa (3 pairs, joint labels and per speaker),
+unitizing alpha (3 annotators), boundary F1 (3 pairs, 0.25 s collar), disfluency agreement
+(3 pairs), per-region choice agreement (3 annotators) and pre-label edits (3 annotators against
+the prediction), each summed into corpus counts.
+
+Usage (pins itself to one CPU and one BLAS thread):
+
+    .venv/bin/python bench/bench_metrics.py [--tasks 2000] [--repeat 3] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one core: no BLAS threads
+
+import argparse  # noqa: E402 (after the thread settings)
+import random  # noqa: E402 (after the thread settings)
+import sys  # noqa: E402 (after the thread settings)
+import time  # noqa: E402 (after the thread settings)
+from pathlib import Path  # noqa: E402 (after the thread settings)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from casper_qc.model import Annotation, Disfluency, Turn, Word  # noqa: E402
+
+VOCAB = ("the a to and i you it that we was of in is so like just know they have but not "
+         "what this there yeah right well think go going really people would about get one "
+         "can do time all no some when out them because thing things mean kind pretty good "
+         "work school money house car kids years lot little bit last week year said told").split()
+FILLERS = ("uh", "um", "uh", "um", "oh", "hm")
+
+
+def _truth_turns(rng: random.Random, words_per_speaker: int) -> list[tuple]:
+    """(speaker, start, end, [(word, tag)]) of one conversation, alternating with overlaps."""
+    turns = []
+    clock = 0.3
+    budget = {"A": words_per_speaker, "B": words_per_speaker}
+    speaker = "A"
+    while budget["A"] > 0 or budget["B"] > 0:
+        if budget[speaker] <= 0:
+            speaker = "B" if speaker == "A" else "A"
+        n = min(budget[speaker], rng.choice((1, 2, 3, 5, 8, 12, 16, 20)))
+        budget[speaker] -= n
+        words: list[tuple[str, str | None]] = []
+        while len(words) < n:
+            roll = rng.random()
+            if roll < 0.06:
+                words.append((rng.choice(FILLERS), "FP"))
+            elif roll < 0.08 and len(words) + 2 <= n:
+                w = rng.choice(VOCAB)
+                words += [(w[:2] + "-", "PW"), (w, None)]
+            elif roll < 0.12 and len(words) + 2 <= n:
+                w = rng.choice(VOCAB)
+                words += [(w, "RM"), (w, None)]
+            else:
+                words.append((rng.choice(VOCAB), None))
+        words = words[:n]
+        duration = 0.28 * n + rng.uniform(0.1, 0.5)
+        start = max(0.0, clock - (rng.uniform(0.1, 0.6) if rng.random() < 0.2 else 0.0))
+        turns.append((speaker, round(start, 3), round(start + duration, 3), words))
+        clock = start + duration + rng.uniform(0.05, 0.8)
+        speaker = "B" if speaker == "A" else "A"
+    return turns
+
+
+def _turn(speaker, start, end, words, choice) -> Turn:
+    tokens = tuple(Word(w) for w, _ in words)
+    dis = []
+    for i, (_, tag) in enumerate(words):
+        if tag in ("FP", "PW"):
+            dis.append(Disfluency(tag, (i, i + 1)))
+        elif tag == "RM" and i + 1 < len(words):
+            dis.append(Disfluency("REP", (i, i + 2), reparandum=(i, i + 1), repair=(i + 1, i + 2)))
+    return Turn(speaker, start, end, text=" ".join(w for w, _ in words), words=tokens,
+                disfluencies=tuple(dis), choices={"quality": (choice,)})
+
+
+def _perturb(rng: random.Random, truth: list[tuple], noise: float, task: int, who: str,
+             origin: str, keep: float = 0.0) -> Annotation:
+    turns = []
+    for speaker, start, end, words in truth:
+        # keep each speaker's turns apart after jitter (no overlap with their own neighbour)
+        prev_end = max((t.end for t in turns if t.speaker == speaker), default=0.0)
+        if rng.random() < keep and start >= prev_end:  # left as the pre-label had it
+            turns.append(_turn(speaker, start, end, words, "ok"))
+            continue
+        words = [(rng.choice(VOCAB), None) if rng.random() < 0.04 * noise else (w, t)
+                 for w, t in words if not (t == "FP" and rng.random() < 0.15 * noise)]
+        words = [(w, None if t and rng.random() < 0.2 * noise else t) for w, t in words]
+        s = max(prev_end, round(start + rng.gauss(0, 0.04 * noise), 3))
+        e = max(s + 0.05, round(end + rng.gauss(0, 0.04 * noise), 3))
+        choice = "ok" if rng.random() > 0.1 * noise else "unclear"
+        if not words:
+            continue
+        if len(words) > 6 and rng.random() < 0.05 * noise:  # split the turn in two
+            cut = len(words) // 2
+            middle = round(s + (e - s) / 2, 3)
+            turns.append(_turn(speaker, s, middle, words[:cut], choice))
+            turns.append(_turn(speaker, middle, e, words[cut:], choice))
+        else:
+            turns.append(_turn(speaker, s, e, words, choice))
+    return Annotation(task, turns, annotator=who, origin=origin)
+
+
+def _tags(turn: Turn) -> list[str | None]:
+    tags: list[str | None] = [None] * len(turn.words)
+    for dis in turn.disfluencies:
+        if dis.reparandum is not None:
+            tags[dis.reparandum.start] = "RM"
+        else:
+            tags[dis.words.start] = dis.type.value
+    return tags
+
+
+def generate(tasks: int, seed: int) -> list[tuple[float, list[Annotation], Annotation]]:
+    rng = random.Random(seed)
+    project = []
+    for task in range(tasks):
+        truth = _truth_turns(rng, rng.randint(70, 97))
+        duration = round(max(t[2] for t in truth) + 1.0, 3)
+        prediction = _perturb(rng, truth, 2.0, task, "model", "prediction")
+        # annotators correct the pre-label: most turns kept, the rest edited
+        shown = [(t.speaker, t.start, t.end, list(zip((w.text for w in t.words), _tags(t))))
+                 for t in prediction.turns]
+        annotators = [_perturb(rng, shown, 1.0, task, f"annotator{k}", "annotation", keep=0.6)
+                      for k in range(3)]
+        project.append((duration, annotators, prediction))
+    return project
+
+
+def run_metrics(project):
+    from casper_qc.metrics.boundaries import boundary_counts
+    from casper_qc.metrics.choices import choice_agreement
+    from casper_qc.metrics.disfluency_agreement import disfluency_agreement
+    from casper_qc.metrics.frames import frame_kappa, frame_kappa_by_speaker
+    from casper_qc.metrics.pairwise import pairwise_wer
+    from casper_qc.metrics.prelabel_edits import prelabel_edits
+    from casper_qc.metrics.unitizing import unitizing_alpha
+
+    pairs = ((0, 1), (0, 2), (1, 2))
+    timings: dict[str, float] = {}
+    totals: dict[str, object] = {}
+
+    def timed(name, function):
+        # CPU time of this process: the development machine is shared, and wall time there
+        # swings with the other engineers' load
+        start = time.process_time()
+        totals[name] = function()
+        timings[name] = time.process_time() - start
+
+    timed("pairwise WER", lambda: sum(p.counts for _, a, _ in project for p in pairwise_wer(a)))
+    timed("frame kappa, joint", lambda: sum(frame_kappa(a[i], a[j], duration=d)
+                                            for d, a, _ in project for i, j in pairs))
+    timed("frame kappa, per speaker", lambda: [frame_kappa_by_speaker(a[i], a[j], duration=d)
+                                               for d, a, _ in project for i, j in pairs])
+    timed("unitizing alpha", lambda: [unitizing_alpha(a, d) for d, a, _ in project])
+    timed("boundary F1", lambda: sum(boundary_counts(a[i], a[j], collar=0.25)
+                                     for _, a, _ in project for i, j in pairs))
+    timed("disfluency agreement", lambda: sum(disfluency_agreement(a[i], a[j])
+                                              for _, a, _ in project for i, j in pairs))
+    timed("choice agreement", lambda: sum(choice_agreement(a, "quality") for _, a, _ in project))
+    timed("pre-label edits", lambda: sum(prelabel_edits(p, x) for _, a, p in project for x in a))
+    return timings, totals
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    start = time.perf_counter()
+    project = generate(args.tasks, args.seed)
+    words = sum(len(t.words) for _, a, _ in project for x in a for t in x.turns)
+    turns = sum(len(x.turns) for _, a, _ in project for x in a)
+    print(f"generated {args.tasks} tasks x 3 annotators: {words:,} words, {turns:,} turns "
+          f"(+ predictions) in {time.perf_counter() - start:.1f} s")
+    runs, walls = [], []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        timings, totals = run_metrics(project)
+        walls.append(time.perf_counter() - start)
+        runs.append(timings)
+    best = {name: min(r[name] for r in runs) for name in runs[0]}
+    worst = {name: max(r[name] for r in runs) for name in runs[0]}
+    print(f"{'metric (CPU seconds)':28s} {'best':>8s} {'worst':>8s}")
+    for name in best:
+        print(f"{name:28s} {best[name]:8.2f} {worst[name]:8.2f}")
+    print(f"{'all metrics':28s} {min(sum(r.values()) for r in runs):8.2f} "
+          f"{max(sum(r.values()) for r in runs):8.2f}")
+    print(f"{'all metrics, wall clock':28s} {min(walls):8.2f} {max(walls):8.2f}  "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    wer = totals["pairwise WER"]
+    print(f"check: pairwise WER {wer.wer:.4f} over {wer.ref_words:,} words; boundary F1 "
+          f"{totals['boundary F1'].f1:.3f}; frame kappa {totals['frame kappa, joint'].kappa:.3f}; "
+          f"tag kappa {totals['disfluency agreement'].kappa.kappa:.3f}; "
+          f"kept {totals['pre-label edits'].kept_rate:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
