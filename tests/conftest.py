@@ -40,3 +40,15 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("CASPER_QC_CACHE_DIR", Path.home() / ".cache" / "casper-qc"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def labelstudio_server(tmp_path_factory):
+    """One real Label Studio 1.23.2 for the whole session (``casper_qc.labelstudio_server``:
+    loopback, SQLite in a temporary directory, local files served from the repository, the
+    admin's legacy token in ``server.token``). Tests create their own projects in it. Started
+    on first use only; stopped (its process group alone) at the end of the session."""
+    from casper_qc.labelstudio_server import LabelStudioServer
+
+    with LabelStudioServer(tmp_path_factory.mktemp("label-studio-session"), document_root=REPO) as server:
+        yield server
