@@ -22,7 +22,18 @@ from ..errors import InputError
 
 #: Command path -> module. Nested paths ("eval", "turns") become sub-commands.
 COMMANDS: dict[tuple[str, ...], str] = {
+    ("disfluency", "tag"): "casper_qc.cli.disfluency_tag",
+    ("eval", "asr"): "casper_qc.cli.eval_asr",
+    ("eval", "disfluency"): "casper_qc.cli.eval_disfluency",
+    ("eval", "turns"): "casper_qc.cli.eval_turns",
     ("export",): "casper_qc.cli.export",
+    ("ml-backend",): "casper_qc.cli.ml_backend",
+    ("prelabel",): "casper_qc.cli.prelabel",
+    ("qc",): "casper_qc.cli.qc",
+    ("serve",): "casper_qc.cli.serve",
+    ("stats", "alpha"): "casper_qc.cli.stats_alpha",
+    ("stats", "kappa"): "casper_qc.cli.stats_kappa",
+    ("wer",): "casper_qc.cli.wer",
 }
 
 #: Help of command groups that have sub-commands.
