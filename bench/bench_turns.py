@@ -12,15 +12,20 @@ includes interpreter start-up and imports; peak RSS is the child's ``ru_maxrss``
 started from a bare launcher (see ``LAUNCHER``).
 Each figure is the median of ``--repeat`` runs after one warm-up run (which also lets Python
 cache its bytecode under the cache directory, as an installed package would have it). Audio:
-a 16 kHz stereo WAV conversation with crosstalk built from the real utterances of
+a 16 kHz stereo WAV conversation with crosstalk built from the real aligned phrases of
 ``../shared/data/dev`` (``bench/turns_data.py``), 10 min, 1 h and 4 h, cached in
-``$CASPER_QC_CACHE_DIR/bench-turns`` (1.2 GB).
+``$CASPER_QC_CACHE_DIR/bench-turns/conversation-v2-*.wav`` (1.2 GB).
 
-Accuracy: the dev sets (the conditions the thresholds were tuned on), the held-out sets (other
-utterances, seeds, reverberant crosstalk, more noise: never tuned on) and a stress set
-(crosstalk up to -10 dB), each scored by ``casper_qc.eval_turns`` (collar ±0.25 s). The
-baselines decide each channel alone; their speech goes through the same structure step
-(IPUs, turns, backchannels) as ours, so only the activity decision differs.
+Accuracy: the real MFA stereo recording with crosstalk mixed in (a grid of 12 levels and delays,
+and the two mixes used since the first version), the synthetic dev set (the conditions the
+thresholds were tuned on), the held-out set (other phrases, seeds, reverberant crosstalk, more
+noise: never tuned on), a stress set (crosstalk up to -10 dB) and the mono mixes, each scored by
+``casper_qc.eval_turns`` (collar ±0.25 s) against truth made of aligned words
+(``bench/turns_data.py``); besides DER, crosstalk, turn-boundary and frame F1 it reports the
+IPU-boundary F1 (every IPU start and end, not only turns'). The baselines decide each channel
+alone; their speech goes through the same structure step (IPUs, turns, backchannels) as ours,
+so only the activity decision differs. ``--sets michael,dev`` limits the sets,
+``--no-baselines`` scores prelabel only, ``--no-mono`` leaves the mono mixes out.
 """
 
 from __future__ import annotations
@@ -241,7 +246,7 @@ def timed(command: list[str], env: dict[str, str], repeat: int) -> dict[str, flo
 def build_audio(hours: float) -> Path:
     import turns_data as td
 
-    path = cache_dir() / f"conversation-{hours:g}h.wav"
+    path = cache_dir() / f"conversation-v2-{hours:g}h.wav"  # v2: phrases with aligned-word truth
     if not path.exists():
         print(f"building {path.name} …", flush=True)
         td.write_wav(path, td.long_plan(dev_dir(), hours))
@@ -320,91 +325,132 @@ def stages(path: str) -> dict[str, float]:
 
 
 
-def quality_sets() -> dict[str, list[tuple[str, np.ndarray, object]]]:
-    """name -> [(conversation id, stereo audio, reference annotation)]."""
+def quality_sets(which: set[str] | None = None) -> dict[str, list[tuple[str, np.ndarray, dict, float]]]:
+    """name -> [(conversation id, stereo audio, truth speech per speaker, duration)]."""
     import dataclasses
 
     import turns_data as td
 
     dev = dev_dir()
     sets: dict[str, list] = {}
-    for part in ("dev", "heldout"):
+    audio, truth, _ = td.michael_stereo(dev)
+    truth = {"A": truth["michael"], "B": truth["sickmichael"]}
+    duration = len(audio) / SR
+    if which is None or "michael" in which:
+        sets["MFA stereo + crosstalk, grid (-25..-10 dB x 0/5/20 ms, 12 mixes)"] = [
+            (name, mix, truth, duration) for name, mix in td.michael_grid(dev)]
+        sets["MFA stereo + crosstalk, the dev mix (-20/-18 dB, 1/2 ms)"] = [
+            ("michael-dev", td.michael_with_crosstalk(dev, *td.MICHAEL_DEV), truth, duration)]
+        sets["MFA stereo + crosstalk, the held-out mix (-16/-23 dB, 2.5/0.8 ms, room)"] = [
+            ("michael-heldout", td.michael_with_crosstalk(dev, *td.MICHAEL_HELDOUT), truth, duration)]
+    for part, label in (("dev", "synthetic dev (4 conv.)"), ("heldout", "synthetic held-out (4 conv.)")):
+        if which is None or part in which:
+            sets[label] = [(plan.name, td.render(plan), plan.truth, plan.duration)
+                           for plan in td.conversation_plans(dev, part)]
+    if which is None or "stress" in which:
+        utts, tokens = td.load_utterances(dev)
+        pools, token_pools = td.split_pools(utts, tokens, "heldout")
+        stress = dataclasses.replace(td.HELDOUT_CONDITIONS, coupling_db=(-15.0, -10.0))
         items = []
-        for plan in td.conversation_plans(dev, part):
-            items.append((plan.name, td.render(plan), td.reference(plan.truth, plan.duration, plan.name)[1],
-                          plan))
-        audio, truth, _ = td.michael_stereo(dev)
-        truth = {"A": truth["michael"], "B": truth["sickmichael"]}
-        if part == "dev":
-            mix = td.michael_with_crosstalk(dev, (-20.0, -18.0), (1.0, 2.0), None, 0)
-        else:
-            mix = td.michael_with_crosstalk(dev, (-16.0, -23.0), (2.5, 0.8), 0.4, 1)
-        items.append((f"{part}-michael-stereo", mix, td.reference(truth, len(mix) / SR, "michael")[1], None))
-        sets[part] = items
-    utts, tokens = td.load_utterances(dev)
-    pools, token_pools = td.split_pools(utts, tokens, "heldout")
-    stress = dataclasses.replace(td.HELDOUT_CONDITIONS, coupling_db=(-15.0, -10.0))
-    items = []
-    for i, (a, b) in enumerate([("M", "T"), ("T", "S")]):
-        plan = td.plan_conversation(f"stress-{a}{b}-{i}", (pools[a], pools[b]), (token_pools[a], token_pools[b]),
-                                    150.0, stress, 200 + i)
-        items.append((plan.name, td.render(plan), td.reference(plan.truth, plan.duration, plan.name)[1], plan))
-    sets["stress (crosstalk -15..-10 dB)"] = items
+        for i, (a, b) in enumerate([("M", "T"), ("T", "S")]):
+            plan = td.plan_conversation(f"stress-{a}{b}-{i}", (pools[a], pools[b]),
+                                        (token_pools[a], token_pools[b]), 150.0, stress, 200 + i)
+            items.append((plan.name, td.render(plan), plan.truth, plan.duration))
+        sets["stress, held-out material (crosstalk -15..-10 dB, 2 conv.)"] = items
     return sets
 
 
-def _turns_from(speech: list[list[tuple[float, float]]], duration: float, name: str):
+def _annotation(structure, duration: float, name: str, *, ipus: bool = False):
+    """Turns (or, with ``ipus``, every IPU as a turn) of a structure as an annotation."""
     from casper_qc.model import Annotation, Turn
-    from casper_qc.structure import build_structure
 
-    structure = build_structure({"AB"[c]: runs for c, runs in enumerate(speech)}, duration)
-    turns = [Turn(t.speaker, round(t.start, 3), round(min(t.end, duration), 3))
-             for t in structure.turns if round(min(t.end, duration), 3) > round(t.start, 3)]
+    if ipus:
+        items = [(s, seg.start, seg.end) for s, segs in structure.ipus.items() for seg in segs]
+    else:
+        items = [(t.speaker, t.start, t.end) for t in structure.turns]
+    turns = [Turn(s, round(a, 3), round(min(b, duration), 3)) for s, a, b in sorted(items, key=lambda x: x[1])
+             if round(min(b, duration), 3) > round(a, 3)]
     return Annotation(name, turns=turns, origin="prediction")
 
 
-def quality(with_silero: bool) -> dict:
+def _structure_from(speech: list[list[tuple[float, float]]], duration: float):
+    from casper_qc.structure import build_structure
+
+    return build_structure({"AB"[c]: runs for c, runs in enumerate(speech)}, duration)
+
+
+def _score(truth: dict, duration: float, name: str, structure) -> tuple[object, object]:
+    """Turn scores and IPU-boundary scores of a hypothesis structure against the truth."""
+    from casper_qc.eval_turns import evaluate_turns
+    from casper_qc.structure import build_structure
+
+    reference = build_structure(truth, duration)
+    turns = evaluate_turns(_annotation(reference, duration, name), _annotation(structure, duration, name))
+    ipus = evaluate_turns(_annotation(reference, duration, name, ipus=True),
+                          _annotation(structure, duration, name, ipus=True))
+    return turns, ipus
+
+
+def _line(method: str, scores, ipus) -> str:
+    return (f"    {method:34s} DER {100 * scores.der:5.2f} %  crosstalk {100 * scores.crosstalk_rate:5.2f} %  "
+            f"boundary F1 {scores.boundary_f1:.3f}  frame F1 {scores.f1():.3f}  IPU boundary F1 {ipus.boundary_f1:.3f}")
+
+
+def quality(with_silero: bool, baselines: bool = True, which: set[str] | None = None,
+            mono: bool = True) -> dict:
     from casper_qc.eval_turns import TurnScores, evaluate_turns
     from casper_qc.turns import prelabel_array
 
     import turns_data as td
 
     silero = None
-    if with_silero:
+    if with_silero and baselines:
         model = silero_model()
         silero = Silero(model) if model is not None else None
         if silero is None:
             print("  silero-vad: not available (needs onnxruntime and the silero-vad wheel)", flush=True)
     results: dict = {}
-    for set_name, items in quality_sets().items():
-        totals: dict[str, TurnScores] = {}
-        for name, audio, reference, plan in items:
-            duration = len(audio) / SR
-            hyps = {"prelabel": prelabel_array(audio, SR, conversation_id=name).annotation,
-                    "energy threshold (15 lines)": _turns_from(energy15(audio), duration, name)}
-            with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-                import soundfile as sf
+    for set_name, items in quality_sets(which).items():
+        totals: dict[str, list] = {}
+        per_file: dict[str, dict] = {}
+        for name, audio, truth, duration in items:
+            structures = {"prelabel": prelabel_array(audio, SR, conversation_id=name).structure}
+            if baselines:
+                structures["energy threshold (15 lines)"] = _structure_from(energy15(audio), duration)
+                with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+                    import soundfile as sf
 
-                sf.write(tmp.name, audio, SR, subtype="PCM_16")
-                hyps["webrtcvad (mode 3), per channel"] = _turns_from(webrtcvad_pass(tmp.name), duration, name)
-            if silero is not None:
-                hyps["silero-vad, per channel"] = _turns_from([silero.speech(audio[:, c]) for c in range(2)],
-                                                              duration, name)
-            for method, hyp in hyps.items():
-                totals[method] = totals.get(method, TurnScores()) + evaluate_turns(reference, hyp)
-        results[set_name] = {m: s.to_dict() for m, s in totals.items()}
+                    sf.write(tmp.name, audio, SR, subtype="PCM_16")
+                    structures["webrtcvad (mode 3), per channel"] = _structure_from(webrtcvad_pass(tmp.name), duration)
+                if silero is not None:
+                    structures["silero-vad, per channel"] = _structure_from(
+                        [silero.speech(audio[:, c]) for c in range(2)], duration)
+            for method, structure in structures.items():
+                turns, ipus = _score(truth, duration, name, structure)
+                total = totals.setdefault(method, [TurnScores(), TurnScores()])
+                total[0], total[1] = total[0] + turns, total[1] + ipus
+                if method == "prelabel":
+                    per_file[name] = {"der": round(turns.der, 4), "crosstalk": round(turns.crosstalk_rate, 4),
+                                      "boundary_f1": round(turns.boundary_f1, 3),
+                                      "ipu_boundary_f1": round(ipus.boundary_f1, 3)}
+        results[set_name] = {m: {**t.to_dict(), "ipu_boundaries": i.to_dict()["boundaries"]}
+                             for m, (t, i) in totals.items()}
+        results[set_name]["per_file (prelabel)"] = per_file
         print(f"  {set_name}:", flush=True)
-        for method, scores in totals.items():
-            print(f"    {method:34s} DER {100 * scores.der:5.2f} %  crosstalk {100 * scores.crosstalk_rate:5.2f} %  "
-                  f"boundary F1 {scores.boundary_f1:.3f}  frame F1 {scores.f1():.3f}", flush=True)
+        for method, (scores, ipus) in totals.items():
+            print(_line(method, scores, ipus), flush=True)
+    if not mono:
+        return results
     # mono mixes of the synthetic conversations: prelabel's best-effort split
     for part in ("dev", "heldout"):
+        if which is not None and part not in which:
+            continue
         total = TurnScores()
         per_pair: dict[str, TurnScores] = {}
         for plan in td.conversation_plans(dev_dir(), part):
-            mono = td.render(plan, mono=True)
+            mono_mix = td.render(plan, mono=True)
             reference = td.reference(plan.truth, plan.duration, plan.name, mono=True)[1]
-            scores = evaluate_turns(reference, prelabel_array(mono, SR, conversation_id=plan.name).annotation)
+            scores = evaluate_turns(reference, prelabel_array(mono_mix, SR, conversation_id=plan.name).annotation)
             total = total + scores
             pair = plan.name.split("-")[1]
             per_pair[pair] = per_pair.get(pair, TurnScores()) + scores
@@ -430,6 +476,10 @@ def main(argv: list[str]) -> int:
                         help="also time silero-vad on the 1 h file (slow: tens of seconds)")
     parser.add_argument("--hours", default="0.1667,1,4", help="lengths for the scaling run (hours)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="accuracy of prelabel only (no energy threshold, webrtcvad, silero-vad)")
+    parser.add_argument("--sets", help="comma-separated subset of michael,dev,heldout,stress (default: all)")
+    parser.add_argument("--no-mono", action="store_true", help="leave the mono mixes out")
     args = parser.parse_args(argv)
     if args.tool:
         {"energy": energy_pass, "webrtcvad": webrtcvad_pass, "silero": silero_pass}[args.tool](args.file)
@@ -444,7 +494,8 @@ def main(argv: list[str]) -> int:
                                  [float(h) for h in args.hours.split(",")])
     if not args.skip_quality:
         print("accuracy (collar ±0.25 s):", flush=True)
-        results["quality"] = quality(not args.no_silero)
+        results["quality"] = quality(not args.no_silero, not args.no_baselines,
+                                     set(args.sets.split(",")) if args.sets else None, not args.no_mono)
     results["machine"]["load_after"] = os.getloadavg()
     text = json.dumps(results, indent=1)
     (cache_dir() / "results.json").write_text(text)

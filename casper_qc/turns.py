@@ -42,7 +42,7 @@ __all__ = ["PrelabelParams", "PrelabelResult", "prelabel_file", "prelabel_array"
            "prelabel_blocks", "resolve_channel_map", "MODEL_VERSION", "MONO_MAX_SCORE"]
 
 #: ``model_version`` of the predictions (bump when decisions change).
-MODEL_VERSION = "casper-turns-1"
+MODEL_VERSION = "casper-turns-2"  # 2: non-speech rejected by voicing
 #: Mono (one channel, two talkers) turns never score above this.
 MONO_MAX_SCORE = 0.5
 
@@ -142,7 +142,8 @@ def prelabel_blocks(blocks: Iterable["np.ndarray"], sampling_rate: int, channels
     params = params or PrelabelParams()
     where = audio or conversation_id
     mapping, mono = resolve_channel_map(channels, channel_map, where=where)
-    levels_acc = FrameLevels(sampling_rate, channels, params.activity.frame)
+    levels_acc = FrameLevels(sampling_rate, channels, params.activity.frame,
+                             voicing=params.activity.voicing)
     mono_features = None
     if mono:
         from .diarize_mono import SpectralFeatures
@@ -156,7 +157,8 @@ def prelabel_blocks(blocks: Iterable["np.ndarray"], sampling_rate: int, channels
     duration = levels_acc.samples / sampling_rate
     levels = levels_acc.levels(np.float16)
     hop = levels_acc.hop
-    activity = detect_activity(levels, params.activity, channels=sorted(mapping))
+    activity = detect_activity(levels, params.activity, channels=sorted(mapping),
+                               voicing=levels_acc.voicing())
 
     scores: dict[str, list[tuple[float, float, float]]] = {}
     intervals: dict[str, list[tuple[float, float]]] = {}
