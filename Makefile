@@ -17,7 +17,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 .PHONY: help test demo bench down system-deps venv clean
 
 help:
-	@echo "make demo   run casper-qc end to end on the bundled sample conversation"
+	@echo "make demo   bring up Label Studio, the ML backend and the QC service on the bundled samples"
+	@echo "make down   stop what make demo started"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make bench  run the benchmarks (figures go to docs/PERFORMANCE.md)"
 
@@ -46,14 +47,24 @@ venv: $(BIN)/.installed
 test: system-deps venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# make demo [DEMO_DIR=.demo] [DEMO_LS_PORT=8080] [DEMO_BACKEND_PORT=9090] [DEMO_QC_PORT=8090]
+# Servers on 127.0.0.1 in the background, state in DEMO_DIR; a second run reuses them.
+DEMO_DIR ?=
+DEMO_DIR_ARG = $(if $(DEMO_DIR),--dir '$(DEMO_DIR)')
+DEMO_ARGS = $(DEMO_DIR_ARG) $(if $(DEMO_LS_PORT),--ls-port $(DEMO_LS_PORT)) \
+	$(if $(DEMO_BACKEND_PORT),--backend-port $(DEMO_BACKEND_PORT)) $(if $(DEMO_QC_PORT),--qc-port $(DEMO_QC_PORT))
+
 demo: system-deps venv
-	$(BIN)/python -m casper_qc.demo
+	$(BIN)/python -m casper_qc.demo $(DEMO_ARGS)
 
 bench: system-deps venv
 	$(BIN)/python bench/run.py
 
+# Stops exactly the processes make demo started (their pid files); needs only the standard
+# library, so it works without the virtual environment too.
 down:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m casper_qc.demo --down; fi
+	@if [ -x $(BIN)/python ]; then py=$(BIN)/python; else py="$(PYTHON)"; fi; \
+	if [ -n "$$py" ]; then $$py -m casper_qc.demo --down $(DEMO_DIR_ARG); else echo "casper-qc demo: nothing to stop"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-out

@@ -157,6 +157,8 @@ class LabelStudioServer:
         username, password: the admin user (an e-mail address), created at first start.
         token: the admin's legacy API token (None: a random one); read it from :attr:`token`.
         startup_timeout: seconds to wait for ``/health`` (migrating a fresh database is slow).
+        on_spawn: called with the server's process id as soon as it is started, before waiting
+            for it (the demo records the pid then, so that an interrupted start can be stopped).
     """
 
     def __init__(
@@ -170,6 +172,7 @@ class LabelStudioServer:
         token: str | None = None,
         startup_timeout: float = 300.0,
         log: Log = _print,
+        on_spawn: Callable[[int], None] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.document_root = Path(document_root).resolve() if document_root is not None else None
@@ -179,6 +182,7 @@ class LabelStudioServer:
         self.token = token or secrets.token_hex(20)
         self.startup_timeout = startup_timeout
         self._log = log
+        self._on_spawn = on_spawn
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file = None
 
@@ -258,6 +262,8 @@ class LabelStudioServer:
             start_new_session=True,
         )
         try:
+            if self._on_spawn is not None:
+                self._on_spawn(self._process.pid)
             self._wait_ready()
         except BaseException:
             self.stop()
