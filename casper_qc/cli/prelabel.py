@@ -10,10 +10,24 @@ For every input ``<stem>`` it writes, into ``--out``:
   as it is (config ``conversation``, or ``conversation_mono`` for a mono mix, or ``--config``);
 * ``<stem>.stats.json`` — turn-taking statistics, the parameters' fingerprint and timings.
 
+Inputs: audio files, glob patterns expanded here (``'corpus/**/*.wav'``), Lhotse recordings
+manifests (``recordings.jsonl[.gz]``: outputs named after each recording id; a recording with one
+mono source per channel is read as those files) and ``--pair LEFT RIGHT``
+(:mod:`casper_qc.executors.inputs`).
+
+Executors (:mod:`casper_qc.executors`): ``--executor local`` (default) runs in this process, or
+in ``--workers N`` processes; ``--executor ray [--address ADDR]`` runs one task per recording on a
+Ray cluster (or on a Ray instance started here when no address is given and ``RAY_ADDRESS`` is
+unset). Either way the per-recording job (:class:`PrelabelJob`) is the same pure function: it
+reads the audio and returns the outputs as text; this process writes them, atomically, as each
+result arrives. At most ``--max-in-flight`` recordings are in flight; a recording whose worker
+process dies is run again up to ``--retries`` times.
+
 A re-run skips an input whose outputs are newer than it and were made with the same
-parameters (``--force`` redoes it). A bad input is reported in one line and the others still
-finish; the exit code is then 2 (0 when all went well). Heavy imports stay inside ``run`` and
-the worker, so the command starts fast.
+parameters (``--force`` redoes it), so a run that was stopped picks up where it was. A bad
+input is reported in one line and the others still finish; the exit code is then 2 (0 when all
+went well). Heavy imports (and Ray) stay inside ``run`` and the workers, so the command starts
+fast.
 """
 
 from __future__ import annotations
@@ -21,8 +35,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..executors.base import Outcome
+    from ..executors.inputs import Recording
 
 HELP = "pre-label speaker turns (IPUs, turns, overlaps, backchannels) of conversation audio"
 
@@ -32,13 +51,29 @@ OUTPUT_SUFFIXES = (".jsonl", ".TextGrid", ".tasks.json", ".stats.json")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", nargs="*", metavar="AUDIO",
                         help="recordings (WAV, FLAC, MP3, OGG, M4A…; one participant per channel, "
-                             "or a mono mix of two talkers)")
+                             "or a mono mix of two talkers), quoted glob patterns "
+                             "('corpus/**/*.wav'), or Lhotse recordings manifests (*.jsonl[.gz])")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("LEFT", "RIGHT"),
                         help="two mono files, one per participant, read as channels 0 and 1 "
                              "(repeatable)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="process N recordings at once (default 1)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="local: process N recordings at once (default 1); ray without an "
+                             "address: CPUs of the Ray instance started here (default: all)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where the work runs: this machine (default) or a Ray cluster "
+                             "(needs: pip install 'casper-qc[ray]')")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="ray: the cluster's head, HOST:PORT (or ray://HOST:PORT, or 'auto'); "
+                             "default: $RAY_ADDRESS, else a Ray instance started for this run")
+    parser.add_argument("--max-in-flight", type=int, default=None, metavar="N",
+                        help="recordings submitted and not finished at most (default: twice the "
+                             "workers or the cluster's CPUs)")
+    parser.add_argument("--retries", type=int, default=None, metavar="N",
+                        help="runs of a recording after the first when its worker process dies "
+                             "(default 3)")
+    parser.add_argument("--connect-timeout", type=float, default=None, metavar="S",
+                        help="ray: seconds to wait for the cluster to answer and accept us (default 30)")
     parser.add_argument("--channels", metavar="MAP",
                         help="channel -> speaker mapping, e.g. '0=A,1=B' (default: 0=A, 1=B, …; "
                              "a mono file without a mapping is a two-talker mix)")
@@ -82,11 +117,9 @@ def parse_channel_map(text: str | None) -> dict[int, str] | None:
 
 
 def _stem(paths: Sequence[str]) -> str:
-    stems = [Path(p).stem for p in paths]
-    if len(stems) == 1:
-        return stems[0]
-    prefix = os.path.commonprefix(stems).rstrip("-_. ")
-    return prefix or "+".join(stems)
+    from ..executors.inputs import stem_of
+
+    return stem_of(paths)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -120,22 +153,35 @@ def _up_to_date(paths: Sequence[str], out: Path, stem: str, fingerprint: str) ->
         return False
 
 
-def process(paths: Sequence[str], out: str, stem: str, settings: dict[str, Any],
-            fingerprint: str) -> tuple[str, str]:
-    """Pre-label one recording and write its outputs; returns ``(stem, summary)``.
+@dataclass(frozen=True)
+class Rendered:
+    """The outputs of one recording as text, ready to write: ``files`` is
+    ``((suffix, text), ...)`` in writing order (``.stats.json`` last)."""
+
+    stem: str
+    files: tuple[tuple[str, str], ...]
+    summary: str
+
+
+def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprint: str, *,
+           read_paths: Sequence[str] | None = None) -> Rendered:
+    """Pre-label one recording and render its outputs (pure: reads the audio, writes nothing).
+
+    ``paths`` are the audio files as the user named them (they go into the outputs);
+    ``read_paths`` the same files as this process can open them (default: ``paths``).
 
     Raises:
-        InputError: the audio (or a writer) refuses it; the message names the file.
+        InputError: the audio (or a renderer) refuses it; the message names the file.
     """
+    import dataclasses
     import json
     import time
 
     from ..activity import ActivityParams
-    from ..fileio import write_text
     from ..formats.jsonl import supervision_records
     from ..formats.labelconfig import bundled_config_path, load_label_config
     from ..formats.labelstudio import to_prediction, to_task
-    from ..formats.textgrid import write_textgrid
+    from ..formats.textgrid import to_textgrid
     from ..structure import StructureParams
     from ..turns import MODEL_VERSION, PrelabelParams, prelabel_file
 
@@ -146,12 +192,14 @@ def process(paths: Sequence[str], out: str, stem: str, settings: dict[str, Any],
     params = PrelabelParams(activity=activity, structure=StructureParams(
         pause=settings["pause"], max_turn_pause=settings["max_turn_pause"],
         backchannel_max=settings["backchannel_max"]))
-    result = prelabel_file(list(paths) if len(paths) > 1 else paths[0], params,
+    read = list(read_paths or paths)
+    result = prelabel_file(read if len(read) > 1 else read[0], params,
                            channel_map=parse_channel_map(settings["channels"]), conversation_id=stem)
     took = time.perf_counter() - started
     conversation, annotation = result.conversation, result.annotation
+    if read != list(paths):  # the outputs name the files as the user did
+        conversation = dataclasses.replace(conversation, audio="+".join(paths))
     where = "+".join(paths)
-    target = Path(out)
     try:
         records = supervision_records(conversation, annotation)
         for record in records:
@@ -166,10 +214,9 @@ def process(paths: Sequence[str], out: str, stem: str, settings: dict[str, Any],
         prediction = to_prediction(annotation, config, model_version=MODEL_VERSION,
                                    duration=conversation.duration)
         task = to_task(conversation, {config.audio_value: audio}, [prediction])
-        write_text(target / f"{stem}.jsonl",
-                   "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-        write_textgrid(target / f"{stem}.TextGrid", conversation, annotation)
-        write_text(target / f"{stem}.tasks.json", json.dumps([task], ensure_ascii=False, indent=1) + "\n")
+        files = [(".jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)),
+                 (".TextGrid", to_textgrid(conversation, annotation)),
+                 (".tasks.json", json.dumps([task], ensure_ascii=False, indent=1) + "\n")]
     except Exception as err:
         from ..errors import InputError
 
@@ -179,36 +226,130 @@ def process(paths: Sequence[str], out: str, stem: str, settings: dict[str, Any],
     stats = {"conversation": conversation.id, "audio": list(paths), "model_version": MODEL_VERSION,
              "fingerprint": fingerprint, "mono": result.mono, "duration": conversation.duration,
              "seconds": round(took, 3), **result.stats.to_dict()}
-    # written last: its fingerprint marks the set of outputs complete
-    write_text(target / f"{stem}.stats.json", json.dumps(stats, indent=1) + "\n")
-    turns = sum(1 for t in annotation.turns)
-    return stem, f"{turns} turns ({len(result.backchannels)} backchannels), {conversation.duration:.1f} s"
+    files.append((".stats.json", json.dumps(stats, indent=1) + "\n"))
+    turns = len(annotation.turns)
+    return Rendered(stem, tuple(files), f"{turns} turns ({len(result.backchannels)} backchannels), "
+                                        f"{conversation.duration:.1f} s")
 
 
-def _work(job: tuple) -> tuple[str, str | None, str | None]:
-    """Pool entry: ``(stem, summary, error)``; never raises (errors become one line)."""
-    paths, out, stem, settings, fingerprint = job
-    from ..errors import InputError
+def write_outputs(out: str | os.PathLike[str], rendered: Rendered) -> None:
+    """Write each output atomically (temporary file + rename), ``.stats.json`` last: its
+    fingerprint marks the set complete for the up-to-date check."""
+    from ..fileio import write_text
 
-    try:
-        return (*process(paths, out, stem, settings, fingerprint), None)
-    except InputError as err:
-        return stem, None, str(err)
-    except MemoryError:
-        return stem, None, f"{'+'.join(paths)}: out of memory"
-    except Exception as err:  # a bug: one line, keep going with the others
-        if os.environ.get("CASPER_QC_DEBUG"):
-            raise
-        return stem, None, f"{'+'.join(paths)}: internal error: {type(err).__name__}: {err}"
+    for suffix, text in rendered.files:
+        write_text(Path(out) / f"{rendered.stem}{suffix}", text)
+
+
+def process(paths: Sequence[str], out: str, stem: str, settings: dict[str, Any],
+            fingerprint: str) -> tuple[str, str]:
+    """Pre-label one recording and write its outputs into ``out``; returns ``(stem, summary)``.
+
+    Raises:
+        InputError: the audio (or a writer) refuses it; the message names the file.
+    """
+    rendered = render(paths, stem, settings, fingerprint)
+    write_outputs(out, rendered)
+    return stem, rendered.summary
+
+
+@dataclass(frozen=True)
+class PrelabelJob:
+    """The per-recording job any executor runs: ``job(recording) -> Rendered`` (pure).
+
+    ``base`` (the driver's working directory) resolves relative paths on workers that start
+    elsewhere; ``model_version`` is the driver's, so that a worker with another casper-qc refuses
+    to produce outputs that would not match the fingerprint.
+    """
+
+    settings: dict[str, Any]
+    fingerprint: str
+    model_version: str
+    base: str | None = None
+
+    def __call__(self, recording: "Recording") -> Rendered:
+        from ..errors import InputError
+        from ..turns import MODEL_VERSION
+
+        if MODEL_VERSION != self.model_version:
+            raise InputError(f"this worker's casper-qc makes {MODEL_VERSION} predictions, the "
+                             f"driver's {self.model_version}: install one version everywhere",
+                             where=str(recording))
+        read = None
+        if self.base is not None:
+            read = [os.path.join(self.base, p) for p in recording.paths]
+        return render(recording.paths, recording.stem, self.settings, self.fingerprint,
+                      read_paths=read)
+
+
+class _Run:
+    """The driver's side of one run: skips, reports, writes results, counts, shows progress."""
+
+    def __init__(self, out: Path, fingerprint: str, force: bool, bar: Any) -> None:
+        self.out, self.fingerprint, self.force, self.bar = out, fingerprint, force, bar
+        self.inputs = self.written = self.skipped = self.failed = self.in_flight = 0
+
+    def items(self, specs: Sequence[str], pairs: Sequence[Sequence[str]]) -> Iterator["Recording"]:
+        """The recordings to do, lazily; reports bad inputs and skips up-to-date ones."""
+        from ..errors import InputError
+        from ..executors.inputs import expand
+
+        for item in expand(specs, pairs):
+            self.inputs += 1
+            if isinstance(item, InputError):
+                self._fail(str(item))
+            elif not self.force and _up_to_date(item.paths, self.out, item.stem, self.fingerprint):
+                self.skipped += 1
+                self._tick(1)
+            else:
+                yield item
+
+    def started(self, item: "Recording") -> None:
+        self.in_flight += 1
+        self._tick(0)
+
+    def finished(self, item: "Recording", outcome: "Outcome[Rendered]") -> None:
+        self.in_flight -= 1
+        if outcome.error is not None:
+            self._fail(outcome.error)
+            return
+        from ..errors import InputError
+
+        assert outcome.result is not None
+        try:
+            write_outputs(self.out, outcome.result)
+        except (OSError, InputError) as err:
+            cause = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            self._fail(f"{item}: cannot write its outputs to {self.out}: {cause}")
+            return
+        self.written += 1
+        self._tick(1)
+
+    def _fail(self, message: str) -> None:
+        self.failed += 1
+        line = f"casper-qc: error: {message}"
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+        self._tick(1)
+
+    def _tick(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"failed {self.failed}, in flight {self.in_flight}",
+                                     refresh=False)
+            self.bar.update(done)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
+    from ..executors import make_executor
+    from ..turns import MODEL_VERSION
 
-    inputs: list[list[str]] = [[p] for p in args.audio] + [list(pair) for pair in args.pair]
-    if not inputs:
-        raise InputError("no audio given: name files, or --pair LEFT RIGHT")
-    if args.workers < 1:
+    if not args.audio and not args.pair:
+        raise InputError("no audio given: name files, a glob, a recordings.jsonl, "
+                         "or --pair LEFT RIGHT")
+    if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, not {args.workers}")
     for name, value in (("--pause", args.pause), ("--max-turn-pause", args.max_turn_pause),
                         ("--backchannel-max", args.backchannel_max)):
@@ -220,48 +361,40 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError("is not a directory", where=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output directory: {err.strerror or err}",
+                         where=str(out)) from None
     settings = _settings(args)
     fingerprint = _fingerprint(settings)
-    jobs, skipped, seen = [], 0, set()
-    for paths in inputs:
-        stem = _stem(paths)
-        if stem in seen:
-            raise InputError(f"two inputs would write the same outputs '{stem}.*'", where="+".join(paths))
-        seen.add(stem)
-        if not args.force and _up_to_date(paths, out, stem, fingerprint):
-            skipped += 1
-            continue
-        jobs.append((paths, str(out), stem, settings, fingerprint))
-
-    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    executor = make_executor(args.executor, workers=args.workers, max_in_flight=args.max_in_flight,
+                             retries=args.retries, address=args.address,
+                             connect_timeout=args.connect_timeout, exit_on_timeout=True)
     bar = None
-    if show and jobs:
-        from tqdm import tqdm
+    try:
+        remote = args.executor != "local"
+        if remote:
+            cpus = getattr(executor, "cpus", "?")
+            print(f"prelabel: Ray, {cpus} CPUs, at most {executor.max_in_flight} recordings "
+                  "in flight", file=sys.stderr, flush=True)
+        show = args.progress if args.progress is not None else sys.stderr.isatty()
+        if show:
+            from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="file", file=sys.stderr, desc="prelabel")
-    failures = 0
+            from ..executors.inputs import count
 
-    def report(stem: str, summary: str | None, error: str | None) -> None:
-        nonlocal failures
-        if error is not None:
-            failures += 1
-            message = f"casper-qc: error: {error}"
-            (bar.write(message, file=sys.stderr) if bar is not None else print(message, file=sys.stderr))
+            bar = tqdm(total=count(args.audio, args.pair), unit="file", file=sys.stderr,
+                       desc="prelabel")
+        state = _Run(out, fingerprint, args.force, bar)
+        job = PrelabelJob(settings, fingerprint, MODEL_VERSION,
+                          base=os.getcwd() if remote else None)
+        executor.map(job, state.items(args.audio, args.pair), state, describe=str)
+    finally:
         if bar is not None:
-            bar.update(1)
-
-    if args.workers == 1 or len(jobs) <= 1:
-        for job in jobs:
-            report(*_work(job))
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(args.workers, len(jobs))) as pool:
-            for outcome in pool.map(_work, jobs):
-                report(*outcome)
-    if bar is not None:
-        bar.close()
-    done = len(jobs) - failures
-    if len(inputs) > 1 or not failures:  # a single bad input: its error line says it all
-        print(f"prelabel: {done} written, {skipped} up to date, {failures} failed", file=sys.stderr)
-    return 2 if failures else 0
+            bar.close()
+        executor.close()
+    if state.inputs > 1 or not state.failed:  # a single bad input: its error line says it all
+        print(f"prelabel: {state.written} written, {state.skipped} up to date, "
+              f"{state.failed} failed", file=sys.stderr)
+    return 2 if state.failed else 0
