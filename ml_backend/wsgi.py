@@ -7,6 +7,10 @@ else imports it). Configuration errors stop the worker with the one-line message
 
 from __future__ import annotations
 
-from . import create_app
+from casper_qc.threads import limit_numeric_threads
+
+limit_numeric_threads()  # before the app imports numpy: one BLAS thread per gunicorn worker
+
+from . import create_app  # noqa: E402
 
 app = create_app()

@@ -19,6 +19,7 @@ import sys
 from typing import Sequence
 
 from ..errors import InputError
+from ..threads import limit_numeric_threads
 
 #: Command path -> module. Nested paths ("eval", "turns") become sub-commands.
 COMMANDS: dict[tuple[str, ...], str] = {
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``casper-qc`` console script; returns the exit code."""
+    limit_numeric_threads()  # before any command imports numpy (see casper_qc.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "_run", None)

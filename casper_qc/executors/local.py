@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
+from ..threads import limit_numeric_threads
 from .base import DEFAULT_RETRIES, Listener, Outcome, check_limits, run_job
 
 __all__ = ["LocalExecutor"]
@@ -76,15 +77,8 @@ class LocalExecutor:
         return self._pool
 
 
-#: Thread-pool sizes of numerical libraries, set to 1 in pool workers (see the module docstring).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def _one_thread_each() -> None:
-    import os
-
-    for name in THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
+    limit_numeric_threads()
 
 
 class _PoolRun:
