@@ -207,6 +207,22 @@ def test_the_qc_report_answers_with_the_tasks_and_the_recorded_annotations(demo)
     assert report["project"]["tasks_with_reference"] == 3
 
 
+def test_the_first_run_leaves_the_adopted_annotations_as_files(demo):
+    exports = demo.layout.exports
+    report = demo.qc("/api/report").json()
+    adopted = {t["name"] for t in report["tasks"] if t["adopted"] is not None}
+    assert "michaelandsickmichael" in adopted  # its recorded annotations were posted by the demo
+    grids = sorted((exports / "textgrids").glob("*.TextGrid"))
+    assert {p.name.split(".")[0] for p in grids} == adopted, grids
+    for path in grids:
+        grid = parselmouth.read(str(path))  # Praat itself opens every exported TextGrid
+        assert parselmouth.praat.call(grid, "Get number of tiers") >= 2
+    lines = (exports / "supervisions.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert {r["recording_id"] for r in records} == adopted
+    assert all(r["duration"] > 0 and r["speaker"] in ("A", "B") for r in records)
+
+
 # --------------------------------------------------------------------------- screenshots
 
 

@@ -141,6 +141,7 @@ def _print_summary(stack, state) -> None:
         f"  ML backend    {urls['ml-backend']}   (connected to project {project}; model {state['model_version']})",
         "",
         f"  {where}",
+        f"  Exports: {_shown(layout.exports)}/textgrids/*.TextGrid and supervisions.jsonl (the adopted annotations)",
         f"  Logs: {_shown(layout.logs)}/ and {_shown(layout.labelstudio / 'server.log')}",
         "",
         "What to try first:",

@@ -95,6 +95,11 @@ class Layout:
         return self.root / "references"
 
     @property
+    def exports(self) -> Path:
+        """The QC service's exports of the adopted annotations (TextGrids, supervisions.jsonl)."""
+        return self.root / "exports"
+
+    @property
     def backend_model_dir(self) -> Path:
         return self.root / "ml-backend"
 

@@ -18,7 +18,9 @@ Steps (each reuses what a previous run left, so a second run is quick and change
    start;
 6. the QC service (``casper-qc serve --project``) pulling the project live, its webhook
    registered with the token and the secret header;
-7. URLs, the login and what to try first are printed.
+7. the QC service's exports of every task's adopted annotation saved into ``<dir>/exports/``:
+   ``textgrids/*.TextGrid`` (Praat), ``textgrids.zip`` and ``supervisions.jsonl`` (Lhotse);
+8. URLs, the login and what to try first are printed.
 
 Every server runs in its own session with its pid recorded (:mod:`.processes`); ``--down`` stops
 exactly those. Errors end the run with one line (and the log file to look at); servers already
@@ -261,6 +263,7 @@ class Stack:
         self._seed_annotations(ls, tasks)
         self._ensure_qc(project)
         self._connect_qc(ls, project)
+        self._save_exports()
         return {"project": project, "tasks": tasks, "ports": self.ports, "model_version": model_version,
                 "urls": {s: self.url(s) for s in SERVICES}}
 
@@ -466,6 +469,32 @@ class Stack:
         self.say(f"starting the QC service at {self.url('qc')} on project {project} (log: {self.layout.log('qc')})")
         self._wait_started("qc", record, self._qc_answers)
         self.say(f"the QC service is up at {self.url('qc')}")
+
+    def _save_exports(self) -> None:
+        """Save the adopted annotations as the QC service exports them (a fresh copy each run)."""
+        import zipfile
+
+        import requests
+
+        from ..fileio import write_bytes
+
+        headers = {"Authorization": f"Bearer {self.creds['CASPER_QC_TOKEN']}"}
+        for name in ("textgrids.zip", "supervisions.jsonl"):
+            try:
+                answer = requests.get(f"{self.url('qc')}/api/export/{name}", headers=headers, timeout=120)
+            except requests.RequestException as err:
+                raise DemoError(f"the QC service did not answer /api/export/{name}: {type(err).__name__}") from None
+            if not answer.ok:
+                raise DemoError(f"the QC service answered /api/export/{name} with HTTP {answer.status_code}: "
+                                f"{' '.join(answer.text.split())[:200]}")
+            write_bytes(self.layout.exports / name, answer.content)
+        textgrids = self.layout.exports / "textgrids"
+        with zipfile.ZipFile(self.layout.exports / "textgrids.zip") as archive:
+            for member in archive.namelist():
+                if member.endswith(".TextGrid"):  # by base name only: no path from the archive is trusted
+                    write_bytes(textgrids / Path(member).name, archive.read(member))
+        self.say(f"the adopted annotations are exported to {self.layout.exports}/ "
+                 "(textgrids/*.TextGrid, supervisions.jsonl)")
 
     # ---------------------------------------------------------------- the project
     def _ensure_project(self, ls: LabelStudio) -> int:
