@@ -11,7 +11,9 @@ Timed, over the whole project, each metric the QC report computes per task:
 pairwise WER (3 pairs, normalized-v1), frame kappa (3 pairs, joint labels and per speaker),
 unitizing alpha (3 annotators), boundary F1 (3 pairs, 0.25 s collar), disfluency agreement
 (3 pairs), per-region choice agreement (3 annotators) and pre-label edits (3 annotators against
-the prediction), each summed into corpus counts.
+the prediction), each summed into corpus counts. Then the same metrics once more on prepared
+annotations (``casper_qc.metrics.prepared``: one wrapper per annotation and task, shared by the
+task's metrics, as the QC report computes them); their counts must equal the first pass's.
 
 Usage (pins itself to one CPU and one BLAS thread):
 
@@ -175,6 +177,47 @@ def run_metrics(project):
     return timings, totals
 
 
+def run_prepared(project) -> tuple[float, dict[str, object]]:
+    """The metrics of :func:`run_metrics` but on prepared annotations: per task one
+    ``casper_qc.metrics.prepared.Prepared`` per annotation and prediction, shared by all the
+    task's metrics (how the QC report computes them). CPU seconds and the corpus counts."""
+    from casper_qc.metrics.boundaries import boundary_counts
+    from casper_qc.metrics.choices import choice_agreement
+    from casper_qc.metrics.disfluency_agreement import disfluency_agreement
+    from casper_qc.metrics.frames import frame_kappa, frame_kappa_by_speaker
+    from casper_qc.metrics.pairwise import pairwise_wer
+    from casper_qc.metrics.prelabel_edits import prelabel_edits
+    from casper_qc.metrics.prepared import Prepared
+    from casper_qc.metrics.unitizing import unitizing_alpha
+
+    pairs = ((0, 1), (0, 2), (1, 2))
+    totals: dict[str, list] = {name: [] for name in (
+        "pairwise WER", "frame kappa, joint", "frame kappa, per speaker", "unitizing alpha", "boundary F1",
+        "disfluency agreement", "choice agreement", "pre-label edits")}
+    start = time.process_time()
+    for d, given, p in project:
+        a = [Prepared(x) for x in given]
+        shown = Prepared(p)
+        totals["pairwise WER"] += [w.counts for w in pairwise_wer(given)]  # texts only: nothing to share
+        for i, j in pairs:
+            totals["frame kappa, joint"].append(frame_kappa(a[i], a[j], duration=d))
+            totals["frame kappa, per speaker"].append(frame_kappa_by_speaker(a[i], a[j], duration=d))
+            totals["boundary F1"].append(boundary_counts(a[i], a[j], collar=0.25))
+            totals["disfluency agreement"].append(disfluency_agreement(a[i], a[j]))
+        totals["unitizing alpha"].append(unitizing_alpha(a, d))
+        totals["choice agreement"].append(choice_agreement(a, "quality"))
+        totals["pre-label edits"] += [prelabel_edits(shown, x) for x in a]
+    used = time.process_time() - start
+    summed: dict[str, object] = {name: values if name in ("frame kappa, per speaker", "unitizing alpha") else sum(values)
+                                 for name, values in totals.items()}
+    return used, summed
+
+
+def _figures(counts) -> object:
+    """What a corpus count says (its ``to_dict``), for comparing two ways of computing it."""
+    return counts.to_dict() if hasattr(counts, "to_dict") else counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=2000)
@@ -189,12 +232,18 @@ def main() -> int:
     turns = sum(len(x.turns) for _, a, _ in project for x in a)
     print(f"generated {args.tasks} tasks x 3 annotators: {words:,} words, {turns:,} turns "
           f"(+ predictions) in {time.perf_counter() - start:.1f} s")
-    runs, walls = [], []
+    runs, walls, shared = [], [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
         timings, totals = run_metrics(project)
         walls.append(time.perf_counter() - start)
         runs.append(timings)
+        used, prepared_totals = run_prepared(project)
+        shared.append(used)
+        for name in ("pairwise WER", "frame kappa, joint", "boundary F1", "disfluency agreement", "choice agreement",
+                     "pre-label edits"):
+            if _figures(prepared_totals[name]) != _figures(totals[name]):
+                raise AssertionError(f"{name}: prepared annotations gave other counts")
     best = {name: min(r[name] for r in runs) for name in runs[0]}
     worst = {name: max(r[name] for r in runs) for name in runs[0]}
     print(f"{'metric (CPU seconds)':28s} {'best':>8s} {'worst':>8s}")
@@ -204,6 +253,8 @@ def main() -> int:
           f"{max(sum(r.values()) for r in runs):8.2f}")
     print(f"{'all metrics, wall clock':28s} {min(walls):8.2f} {max(walls):8.2f}  "
           f"(load average {os.getloadavg()[0]:.1f})")
+    print(f"{'all, on prepared annotations':28s} {min(shared):8.2f} {max(shared):8.2f}  "
+          "(one Prepared per annotation and task, as the QC report; same counts)")
     wer = totals["pairwise WER"]
     print(f"check: pairwise WER {wer.wer:.4f} over {wer.ref_words:,} words; boundary F1 "
           f"{totals['boundary F1'].f1:.3f}; frame kappa {totals['frame kappa, joint'].kappa:.3f}; "

@@ -16,7 +16,8 @@ exactly the result shape Label Studio's editor stores.
 Timed (best and worst of ``--repeat`` runs; the process is pinned to one CPU, one BLAS thread):
 
 * ``read``: the JSON export file -> tasks (``casper_qc.qc.source.load_export``: the Label Studio
-  reader, transcripts parsed by the project's conventions);
+  reader, transcripts parsed by the project's conventions), each time with an empty transcript
+  memo (``conventions.parse_transcript_cached``), as a new ``casper-qc qc`` process has;
 * ``references``: the references directory;
 * ``report``: every task's figures and the aggregates (``build_report``), the full report;
 * ``json``: serializing the whole report (what ``GET /api/report`` sends);
@@ -191,6 +192,7 @@ def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
 
+    from casper_qc import conventions
     from casper_qc.formats.labelconfig import bundled_config_path, load_label_config
     from casper_qc.qc.references import load_references
     from casper_qc.qc.settings import QCOptions
@@ -219,6 +221,7 @@ def main() -> int:
             return value
 
         for _ in range(args.repeat):
+            conventions._memo.cache_clear()  # every read starts cold, as a new process does
             source = step("read", lambda: load_export(export_path, config))
             references = step("references", lambda: load_references(reference_dir))
             report = step("report", lambda: build_report(source, references, options))

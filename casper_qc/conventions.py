@@ -12,7 +12,8 @@ guide is ``label_configs/README.md``):
 :func:`tokenize` turns such text into :class:`~casper_qc.model.Word` records;
 :func:`parse_transcript` also reads Switchboard markup (:mod:`casper_qc.markup_swbd`) and CHAT
 markup (:mod:`casper_qc.markup_chat`) into words and
-:class:`~casper_qc.model.Disfluency` records. Bad markup raises
+:class:`~casper_qc.model.Disfluency` records; :func:`parse_transcript_cached` does the same for
+bulk readers, parsing each distinct text once. Bad markup raises
 :class:`~casper_qc.errors.FormatError` whose message names the column.
 
 Word forms are compared through :func:`normalize`: lower case, apostrophes and punctuation
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import FormatError, InputError
 from .labels import SIMPLE_TYPES, STRUCTURED_TYPES, WORD_TAGS, DisfluencyType, EventType, Role, WordKind
@@ -36,7 +37,7 @@ __all__ = [
     "DisfluencyType", "EventType", "Role", "WordKind", "SIMPLE_TYPES", "STRUCTURED_TYPES", "WORD_TAGS",
     "Lexicon", "DEFAULT_LEXICON", "read_lexicon",
     "normalize", "event_text", "token_kind", "tokenize", "detect_markup", "parse_transcript",
-    "parse_swbd", "parse_chat", "read_chat", "MARKUPS",
+    "parse_transcript_cached", "parse_swbd", "parse_chat", "read_chat", "MARKUPS",
 ]
 
 MARKUPS = ("auto", "verbatim", "swbd", "chat")
@@ -264,15 +265,41 @@ def tokenize(text: str, *, lexicon: Lexicon | None = None) -> tuple[Word, ...]:
     (``[laughs]`` -> ``[laughter]``, see :func:`event_text`). Words inside ``(( ))`` are
     ``uncertain``; the marks themselves are not words, and an empty ``(( ))`` is the event
     ``[unintelligible]``. Punctuation around words is dropped, and so are tokens of punctuation
-    only. Words have no times.
+    only. Words have no times. Every call returns new :class:`~casper_qc.model.Word` records
+    (:func:`parse_transcript_cached` shares them).
 
     Raises:
         FormatError: a bracket or ``((`` that does not balance, naming its column.
     """
     if not isinstance(text, str):
         raise InputError(f"a transcript must be text, not {type(text).__name__}")
-    lexicon = lexicon or DEFAULT_LEXICON
+    return _tokenize(text, lexicon or DEFAULT_LEXICON, shared=False)
+
+
+def _tokenize(text: str, lexicon: Lexicon, *, shared: bool) -> tuple[Word, ...]:
+    """:func:`tokenize`; with ``shared``, equal tokens give the very same word records."""
+    memo = _memo(lexicon)
     words: list[Word] = []
+    if not _MARKUP_CHARS.search(text):  # no brackets or parentheses: the tokens are the words
+        for raw in text.split():
+            if shared:
+                word = memo.certain.get(raw, _UNSEEN)
+            else:
+                form = memo.forms.get(raw, _UNSEEN)
+                word = form if form is _UNSEEN or form is None else Word(form[0], kind=form[1])
+            if word is _UNSEEN:
+                word = memo.word(raw, False, shared)
+            if word is not None:
+                words.append(word)
+    else:
+        _tokenize_marked(text, memo, shared, words)
+    if memo.phrase_fillers:
+        words = _mark_phrase_fillers(words, lexicon)
+    return tuple(words)
+
+
+def _tokenize_marked(text: str, memo: "_Memo", shared: bool, words: list[Word]) -> None:
+    """The words of a text with brackets or parentheses (events, ``(( ))``), into ``words``."""
     uncertain_at: int | None = None
     uncertain_from = 0
     for match in _VERBATIM.finditer(text):
@@ -291,11 +318,9 @@ def tokenize(text: str, *, lexicon: Lexicon | None = None) -> tuple[Word, ...]:
         elif group == "bad":
             raise FormatError(_unbalanced(match.group()), where=_where(text, match.start()))
         elif group == "word":
-            token = _clean(match.group())
-            if not normalize(token):
-                continue  # punctuation only
-            kind = token_kind(token, lexicon)
-            words.append(Word(token, kind=kind, uncertain=uncertain_at is not None))
+            word = memo.word(match.group(), uncertain_at is not None, shared)
+            if word is not None:  # else punctuation only
+                words.append(word)
         else:  # a bracketed event
             body = match.group(group).strip()
             if not _EVENT_BODY.fullmatch(body):
@@ -305,9 +330,70 @@ def tokenize(text: str, *, lexicon: Lexicon | None = None) -> tuple[Word, ...]:
             words.append(Word(event_text(body), kind=WordKind.EVENT, uncertain=uncertain_at is not None))
     if uncertain_at is not None:
         raise FormatError("'((' is never closed", where=_where(text, uncertain_at))
-    if lexicon.fillers and max(p.count(" ") for p in lexicon.fillers) > 0:
-        words = _mark_phrase_fillers(words, lexicon)
-    return tuple(words)
+
+
+# Memos of one lexicon (never built at import time). A plain word token always yields the same
+# (text, kind); shared word records are handed out by parse_transcript_cached only, because
+# callers may tell words apart by identity (casper_qc.drafts does).
+_MARKUP_CHARS = re.compile(r"[\[\]<>{}()]")
+_UNSEEN: Any = object()  # "not in the table" (None is a remembered answer)
+_MEMO_LIMIT = 200_000  # entries per table; a full table starts again empty
+_SIMPLE_SPAN = {WordKind.FILLER: DisfluencyType.FP, WordKind.PARTIAL: DisfluencyType.PW}
+
+
+class _Memo:
+    """Per lexicon: each raw word token's ``(text, kind)`` (None: punctuation only), shared
+    word records (certain and uncertain), and parsed texts per markup."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.forms: dict[str, tuple[str, WordKind] | None] = {}
+        self.certain: dict[str, Word | None] = {}
+        self.uncertain: dict[str, Word | None] = {}
+        self.texts: dict[tuple[str, str], tuple[tuple[Word, ...], tuple[Disfluency, ...]]] = {}
+        self.spans: dict[tuple[DisfluencyType, int], Disfluency] = {}
+        self.phrase_fillers = any(" " in p for p in lexicon.fillers)
+
+    def disfluencies(self, words: Sequence[Word]) -> tuple[Disfluency, ...]:
+        """:func:`verbatim_disfluencies` of untimed words, with shared records."""
+        out = []
+        for i, word in enumerate(words):
+            kind = _SIMPLE_SPAN.get(word.kind)
+            if kind is not None:
+                span = self.spans.get((kind, i))
+                if span is None:
+                    span = Disfluency(kind, (i, i + 1))
+                    _remember(self.spans, (kind, i), span)
+                out.append(span)
+        return tuple(out)
+
+    def word(self, raw: str, uncertain: bool, shared: bool) -> Word | None:
+        """The word a raw token stands for (None: punctuation only)."""
+        table = self.uncertain if uncertain else self.certain
+        if shared:
+            known = table.get(raw, _UNSEEN)  # (get: a full table may be emptied meanwhile)
+            if known is not _UNSEEN:
+                return known  # type: ignore[return-value]
+        form = self.forms.get(raw, _UNSEEN)
+        if form is _UNSEEN:
+            token = _clean(raw)
+            form = (token, token_kind(token, self.lexicon)) if normalize(token) else None
+            _remember(self.forms, raw, form)
+        word = None if form is None else Word(form[0], kind=form[1], uncertain=uncertain)  # type: ignore[index]
+        if shared:
+            _remember(table, raw, word)
+        return word
+
+
+def _remember(table: dict, key: object, value: object) -> None:
+    if len(table) >= _MEMO_LIMIT:
+        table.clear()
+    table[key] = value
+
+
+@lru_cache(maxsize=32)
+def _memo(lexicon: Lexicon) -> _Memo:
+    return _Memo(lexicon)
 
 
 def _mark_phrase_fillers(words: list[Word], lexicon: Lexicon) -> list[Word]:
@@ -328,6 +414,7 @@ def _mark_phrase_fillers(words: list[Word], lexicon: Lexicon) -> list[Word]:
 # --- whole transcripts -----------------------------------------------------------------------
 
 _SWBD_HINT = re.compile(r"\{[FDECA]\s|\[\s[^\[\]]*\+")
+_HINT_CHARS = re.compile(r"[{\[&+\x15*]")
 _CHAT_HINT = re.compile(r"&[-+=~]\w|\[/{1,3}[-?]?\]|\[[?!*:=%]|\+[/.\"^<,+]|\x15\d+_\d+\x15|^\*\w+:", re.MULTILINE)
 
 
@@ -337,6 +424,8 @@ def detect_markup(text: str) -> str:
     Switchboard: ``{F``/``{D``/``{E``/``{C``/``{A`` groups or ``[ … + … ]`` repairs. CHAT:
     ``&-uh``, ``&=laughs``, ``[/]``-style codes, ``+/.`` terminators, time bullets, ``*SPK:``.
     """
+    if not _HINT_CHARS.search(text):  # every hint below starts with one of these
+        return "verbatim"
     if _SWBD_HINT.search(text):
         return "swbd"
     if _CHAT_HINT.search(text):
@@ -367,6 +456,33 @@ def parse_transcript(text: str, *, markup: str = "auto", lexicon: Lexicon | None
         return parse_chat(text, lexicon=lexicon)
     words = tokenize(text, lexicon=lexicon)
     return words, verbatim_disfluencies(words)
+
+
+def parse_transcript_cached(text: str, *, markup: str = "auto", lexicon: Lexicon | None = None
+                            ) -> tuple[tuple[Word, ...], tuple[Disfluency, ...]]:
+    """:func:`parse_transcript` for bulk readers: equal texts (and equal word tokens) give the
+    very same immutable records, from a bounded memo of the lexicon (200,000 texts, then it starts
+    again). A project's transcripts repeat (annotators keep what the pre-label says), so reading
+    a Label Studio export parses each distinct text once. Errors are raised as by
+    :func:`parse_transcript` and never remembered.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"a transcript must be text, not {type(text).__name__}")
+    lexicon = lexicon or DEFAULT_LEXICON
+    memo = _memo(lexicon)
+    key = (text, markup)
+    found = memo.texts.get(key)
+    if found is None:
+        if markup not in MARKUPS:
+            raise InputError(f"markup must be one of {', '.join(MARKUPS)}, not {markup!r}")
+        kind = detect_markup(text) if markup == "auto" else markup
+        if kind == "verbatim":
+            words = _tokenize(text, lexicon, shared=True)
+            found = (words, memo.disfluencies(words))
+        else:
+            found = parse_transcript(text, markup=kind, lexicon=lexicon)
+        _remember(memo.texts, key, found)
+    return found
 
 
 def verbatim_disfluencies(words: Sequence[Word]) -> tuple[Disfluency, ...]:

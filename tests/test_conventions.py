@@ -404,3 +404,61 @@ def test_every_example_of_the_annotators_guide_parses():
     cells = re.findall(r"`([^`]+)`", text.split("## Quick reference")[1])
     for cell in cells:
         parse_transcript(cell)
+
+
+# --- the parse memo (parse_transcript_cached) ------------------------------------------------
+
+def _as_data(parsed):
+    words, dis = parsed
+    return [(w.text, w.kind, w.uncertain, w.start) for w in words], spans(dis), [(d.start, d.end) for d in dis]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=14).map(" ".join), st.sampled_from(["verbatim", "swbd", "chat", "auto"]))
+def test_the_memo_gives_what_parse_transcript_gives(text, markup):
+    try:
+        expected = parse_transcript(text, markup=markup)
+    except FormatError as err:
+        with pytest.raises(FormatError) as found:
+            conventions.parse_transcript_cached(text, markup=markup)
+        assert str(found.value) == str(err)
+        return
+    assert _as_data(conventions.parse_transcript_cached(text, markup=markup)) == _as_data(expected)
+    assert _as_data(conventions.parse_transcript_cached(text, markup=markup)) == _as_data(expected)  # from the memo
+
+
+def test_the_memo_shares_records_but_tokenize_makes_new_ones():
+    lexicon = Lexicon.build(fillers=["uh", "you know"])
+    text = "so uh you know th- the plan"
+    first = conventions.parse_transcript_cached(text, lexicon=lexicon)
+    again = conventions.parse_transcript_cached(text, lexicon=lexicon)
+    assert again is first  # one parse per distinct text
+    other = conventions.parse_transcript_cached("uh the plan", lexicon=lexicon)
+    assert other[0][0] is first[0][1] and other[0][1] is first[0][5]  # equal tokens, one record
+    assert [w.kind for w in first[0]] == [WordKind.WORD, WordKind.FILLER, WordKind.FILLER, WordKind.FILLER,
+                                          WordKind.PARTIAL, WordKind.WORD, WordKind.WORD]
+    # the memo is per lexicon: the default one has no phrase fillers
+    assert [w.kind for w in conventions.parse_transcript_cached(text)[0]][2:4] == [WordKind.WORD, WordKind.WORD]
+    # tokenize hands out new records every call: callers may tell equal words apart by identity
+    a, b = tokenize("uh uh"), tokenize("uh uh")
+    assert a == b and a[0] is not a[1] and a[0] is not b[0]
+
+
+def test_the_memo_refuses_what_parse_transcript_refuses():
+    with pytest.raises(InputError, match="markup must be one of"):
+        conventions.parse_transcript_cached("hello", markup="html")
+    with pytest.raises(InputError, match="must be text"):
+        conventions.parse_transcript_cached(None)  # type: ignore[arg-type]
+    for _ in range(2):  # an error is never remembered
+        with pytest.raises(FormatError, match="column 4"):
+            conventions.parse_transcript_cached("hi [laughter")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("{}[]&+*/=-~?!%:._^<>,\"FDECA uhx\t\n\x15") + ["\u00e9", "0", "1"]),
+               max_size=30))
+def test_markup_detection_checks_hint_characters_first(text):
+    # the two hint patterns, as detect_markup applied them before it looked for their first characters
+    expected = ("swbd" if conventions._SWBD_HINT.search(text) else
+                "chat" if conventions._CHAT_HINT.search(text) else "verbatim")
+    assert detect_markup(text) == expected

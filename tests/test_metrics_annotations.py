@@ -56,6 +56,23 @@ def test_matching_maximises_total_overlap_one_to_one():
         assert sum(iou(a[i], b[j]) for i, j in pairs) == pytest.approx(best, abs=1e-3)
 
 
+def test_small_crowded_clusters_are_settled_as_the_solver_settles_them(monkeypatch):
+    from casper_qc.metrics import matching
+
+    rng = np.random.default_rng(3)
+    clusters = []
+    for _ in range(3000):  # chained overlaps of 3 to 7 turns, times on a coarse grid (ties happen)
+        n = int(rng.integers(3, 8))
+        starts = np.sort(rng.integers(0, 40, n)) * 50
+        clusters.append([(0, int(s), int(s) + int(rng.integers(1, 30)) * 50, int(rng.integers(0, 2)), k)
+                         for k, s in enumerate(starts)])
+    fast = [sorted(matching._settle(c, iou)) for c in clusters for iou in (0.2, 0.5)]
+    assert sum(1 for c in clusters if matching._small([x for x in c if x[3] == 0], [x for x in c if x[3] == 1],
+                                                      0.2) is not None) > 1000
+    monkeypatch.setattr(matching, "_small", lambda left, right, min_iou: None)  # always the solver
+    assert fast == [sorted(matching._settle(c, iou)) for c in clusters for iou in (0.2, 0.5)]
+
+
 def test_matching_keeps_speakers_apart_unless_asked():
     a, b = [Turn("A", 0, 1)], [Turn("B", 0, 1)]
     assert match_turns(a, b) == [] and match_turns(a, b, same_speaker=False) == [(0, 0)]
@@ -64,6 +81,15 @@ def test_matching_keeps_speakers_apart_unless_asked():
 
 
 # --- pairwise WER -------------------------------------------------------------------------
+
+def test_speaker_texts_are_speaker_text_of_every_speaker():
+    from casper_qc.metrics.pairwise import speaker_texts
+
+    ann = Annotation(1, [turn("A", 1, 2, "think so"), turn("A", 0, 1, "so I"), Turn("B", 0, 2, text="Yeah."),
+                         Turn("B", 2, 3, text=""), Turn("C", 4, 5, text="")], annotator="ann")
+    assert speaker_texts(ann) == {s: speaker_text(ann, s) for s in "ABC"} == {"A": "so I think so", "B": "Yeah.",
+                                                                               "C": ""}
+
 
 def test_pairwise_wer_reads_each_speaker_as_one_text():
     ann = Annotation(1, [turn("A", 0, 1, "so I"), turn("A", 1, 2, "think so"),
@@ -164,3 +190,35 @@ def test_tolerance_and_additivity():
     empty = EditCounts()
     assert (empty.kept_rate, empty.mean_shift, empty.word_edit_rate, empty.tag_change_rate) == \
         (None, None, None, None)
+
+
+# --- prepared annotations -----------------------------------------------------------------
+
+def test_prepared_annotations_give_the_same_figures(shared_dev):
+    """Every metric that takes a prepared annotation answers as on the plain one, also when the
+    preparation is shared between calls (as the QC report shares it within a task)."""
+    from casper_qc.conventions import parse_transcript
+    from casper_qc.metrics.boundaries import boundary_counts
+    from casper_qc.metrics.disfluency_agreement import disfluency_agreement
+    from casper_qc.metrics.frames import frame_kappa
+    from casper_qc.metrics.prepared import Prepared
+    from casper_qc.metrics.unitizing import unitizing_alpha
+
+    a, b, duration = real_annotations(shared_dev)
+    c = Annotation("michael", [Turn(t.speaker, t.start, t.end, channel=t.channel, text=t.text + " uh",
+                                    choices={"disfluency": ("FP",)} if k % 3 else {})
+                               for k, t in enumerate(a.turns)], annotator="third")
+    plain = [Annotation(x.task_id, [t.with_words(*parse_transcript(t.text)) for t in x.turns], annotator=x.annotator)
+             for x in (a, b, c)]
+    prepared = [Prepared(x) for x in plain]
+
+    def figures(x, y, z):
+        return [disfluency_agreement(x, y).to_dict(), prelabel_edits(x, y).to_dict(), prelabel_edits(z, y).to_dict(),
+                frame_kappa(x, y, duration=duration).to_dict(), boundary_counts(x, y).to_dict(),
+                unitizing_alpha([x, y], duration).to_dict(), unitizing_alpha([x, y, z], duration).to_dict(),
+                choice_agreement([x, y, z], "disfluency").to_dict(), match_turns(x, z, min_iou=0.1)]
+
+    expected = [figures(*plain), figures(plain[1], plain[2], plain[0])]
+    assert [figures(*prepared), figures(prepared[1], prepared[2], prepared[0])] == expected
+    assert [figures(*prepared), figures(prepared[1], prepared[2], prepared[0])] == expected  # from what they keep
+    assert Prepared(prepared[0]).source is plain[0]

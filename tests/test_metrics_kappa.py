@@ -155,3 +155,18 @@ def test_bad_input():
         KappaCounts((1,), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="one entry per category"):
         FleissCounts((1, 2), 3, 1, [3], [9])
+
+
+def test_agreement_figures_are_those_of_the_matrix_formulas():
+    """Observed and expected agreement from Python integer margins equal numpy's formulas on the
+    matrix to the last bit, also where the sums pass 2**53 (a project's frames)."""
+    rng = np.random.default_rng(12)
+    for size, high in [(2, 10), (4, 10 ** 4), (6, 10 ** 8), (3, 3 * 10 ** 8), (1, 5)] * 40:
+        matrix = rng.integers(1, high, (size, size))
+        counts = KappaCounts(tuple(range(size)), matrix)
+        n = int(matrix.sum())
+        assert counts.units == n
+        assert counts.observed_agreement == float(np.trace(matrix) / n)
+        assert counts.expected_agreement == float((matrix.sum(axis=1) * matrix.sum(axis=0)).sum() / (n * n))
+    empty = KappaCounts((), np.zeros((0, 0)))
+    assert (empty.units, empty.observed_agreement, empty.kappa) == (0, None, None)

@@ -150,6 +150,64 @@ def test_counts_add_as_continua_laid_end_to_end():
         only_x + unitizing_counts([[], [], []], 0, 10)
 
 
+def test_a_category_missing_from_a_sum_is_one_gap_per_coder_per_recording():
+    # Two recordings without "y", then one with it: on each of the first two, "y" is one gap
+    # per coder over that recording - never one gap over both (a gap never spans two recordings).
+    first = unitizing_counts([[(0, 5, "x")], [(1, 5, "x")]], 0, 10)
+    second = unitizing_counts([[(2, 9, "x")], [(2, 8, "x")]], 0, 30)
+    third = unitizing_counts([[(2, 4, "y")], [(2, 5, "y")]], 0, 10)
+    summed = (first + second) + third
+    assert summed.recordings == (10, 30, 10) and summed.length == 50
+    assert sorted(summed.categories["y"].gaps.tolist()) == sorted([10, 10, 30, 30, 2, 6, 2, 5])
+    assert summed.expected_disagreement("y") == pytest.approx(
+        float(_expected([2, 3], [10, 10, 30, 30, 2, 6, 2, 5], 50, 2)), abs=1e-15)
+    assert first.recordings == (10,) and first.pieces == ()
+
+
+def _recordings(rng, count=5):
+    """(coders' units, length) of recordings of different lengths, some categories missing."""
+    uses = ("xy", "x", "yz", "xyz", "z")
+    out = []
+    for k in range(count):
+        length = rng.randint(150, 600)
+        out.append(([_random_units(rng, 0, length, uses[k]) for _ in range(2)], length))
+    return out
+
+
+def test_sum_does_not_depend_on_the_order_and_equals_the_pooled_computation():
+    from itertools import permutations
+
+    from casper_qc.qc.upool import UnitizingPool
+
+    recordings = _recordings(random.Random(8))
+    parts = [unitizing_counts(units, 0, length) for units, length in recordings]
+    assert {frozenset(p.categories) for p in parts} == {frozenset("xy"), frozenset("x"), frozenset("yz"),
+                                                        frozenset("xyz"), frozenset("z")}
+    # Declared: every part holds every category (an absent one as one gap per coder over it),
+    # so their sum fills nothing in: the documented rule, computed directly.
+    declared = sum(unitizing_counts(units, 0, length, categories="xyz") for units, length in recordings)
+    pool = UnitizingPool().build(dict(enumerate(parts)))
+    for order in permutations(range(len(parts))):
+        total = sum(parts[k] for k in order)
+        assert total.recordings == tuple(parts[k].length for k in order)
+        assert total.alpha == pytest.approx(declared.alpha, rel=1e-12)
+        for category in "xyz":
+            gaps = total.categories[category].gaps.tolist()
+            assert sorted(gaps) == sorted(declared.categories[category].gaps.tolist())
+            assert total.category_alpha(category) == pytest.approx(declared.category_alpha(category), rel=1e-12)
+            assert pool.category_alpha(category) == pytest.approx(total.category_alpha(category), rel=1e-12)
+        assert pool.alpha == pytest.approx(total.alpha, rel=1e-12)
+    # parts that are sums themselves (two recordings each), added one by one: "z" arrives with
+    # the second part, and the first one gets a gap per coder on each of its two recordings
+    grouped = UnitizingPool()
+    grouped.add("first two", parts[0] + parts[1])
+    grouped.add("middle", parts[2])
+    grouped.add("last two", parts[3] + parts[4])
+    assert grouped.alpha == pytest.approx(declared.alpha, rel=1e-12)
+    for category in "xyz":
+        assert grouped.category_alpha(category) == pytest.approx(declared.category_alpha(category), rel=1e-12)
+
+
 def test_turns_are_units_by_speaker_on_the_millisecond_grid():
     a = Annotation(1, [Turn("A", 0.0, 1.0), Turn("B", 0.9, 2.0)], annotator="ann")
     b = Annotation(1, [Turn("A", 0.0, 1.0), Turn("B", 0.9, 2.0)], annotator="bob")

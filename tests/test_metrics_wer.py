@@ -65,6 +65,47 @@ def test_normalized_pipeline_follows_its_documented_rules_on_random_text():
     assert [norm.tokens(t) for t in texts[:50]] == [_documented_rules(t) for t in texts[:50]]
 
 
+def test_the_direct_path_gives_what_the_jiwer_pipeline_gives():
+    rng = random.Random(4)
+    alphabet = list("abcXYZ019 _'-.,;:!?\"()[]{}<>/&%\t\n") + ["\u2018", "\u2019", "\u02bc", "\u00e9",
+                                                              "\u0130", "\u212a", "\u0416", "\u00a0", "--"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 60))) for _ in range(3000)]
+    texts += ["I'm ((not)) sure [laughter] th- -cause", "Don\u2019t {breath} (coughs) uh-huh", "\u212aelvin \u0130stanbul"]
+    for norm in (get_normalizer("normalized"), get_normalizer("verbatim"), get_normalizer("normalized", fillers=())):
+        assert norm.direct is not None
+        expected = norm.transform(texts)
+        assert norm.tokens_many(texts) == expected
+        assert [norm.tokens(t) for t in texts] == expected
+
+
+def test_counting_kept_tokens_is_counting_the_tokens():
+    from casper_qc.metrics.editops import counted
+    from casper_qc.metrics.wer import count_counted, count_tokens
+
+    rng = random.Random(6)
+    words = "uh um we went th- the -cause because to boston oh yeah".split()
+    for norm in (get_normalizer("normalized"), get_normalizer("verbatim")):
+        for _ in range(400):
+            ref = rng.choices(words, k=rng.randint(0, 12))
+            hyp = ref if rng.random() < 0.2 else rng.choices(words, k=rng.randint(0, 12))
+            r, h = counted(ref, norm.fillers), counted(hyp, norm.fillers)
+            assert count_counted(r, h, norm, optional_ref=len(ref) - len(r), optional_hyp=len(hyp) - len(h)) \
+                == count_tokens([ref], [hyp], norm)
+
+
+def test_edit_counts_are_the_tally_of_the_opcodes():
+    from casper_qc.metrics.editops import edit_counts, opcodes, tally
+
+    rng = random.Random(9)
+    words = "a b c th- the -cause because x y".split()
+    for _ in range(3000):
+        ref = rng.choices(words, k=rng.randint(0, 12))
+        hyp = [w if rng.random() > 0.3 else rng.choice(words) for w in ref] if rng.random() < 0.5 \
+            else rng.choices(words, k=rng.randint(0, 12))
+        for partial in (True, False):
+            assert edit_counts(ref, hyp, partial) == tally(opcodes(ref, hyp, partial))
+
+
 def test_normalized_fillers_are_the_project_lexicon():
     from casper_qc.conventions import DEFAULT_LEXICON
 

@@ -303,6 +303,56 @@ def test_unitizing_pool_equals_the_metric_sum_through_adds_and_removals():
         pool.add("three", unitizing_counts([[(0, 5, "A")]] * 3, 0, 10))
 
 
+def test_the_reports_pooled_unitizing_alpha_is_the_sum_of_its_pairs(tmp_path):
+    second = task(2, "second", [annotation(201, 11, [region("s1", "Speaker A", 0.5, 3.0, "hello there")]),
+                                annotation(202, 12, [region("s2", "Speaker A", 0.6, 3.2, "hello there"),
+                                                     region("s3", "Speaker B", 4.0, 6.0, "hi")])])
+    report = _report(tmp_path, [hand_task(), second]).report
+    for pool, figure in ((("project",), report.project()["agreement"]["unitizing_alpha"]),
+                         *((("annotator", row["annotator"]), row["agreement"]["unitizing_alpha"])
+                           for row in report.annotator_rows())):
+        parts = [part for tq in report.tasks.values() for part in tq.parts.get(pool, {}).values()]
+        assert len(parts) >= 2
+        assert figure == pytest.approx(sum(parts).alpha, rel=1e-12), pool
+    speaker_b = next(row for row in report.speaker_rows() if row["speaker"] == "B")
+    parts = list(report.tasks[1].parts[("project",)].values()) + list(report.tasks[2].parts[("project",)].values())
+    assert speaker_b["unitizing_alpha"] == pytest.approx(sum(parts).category_alpha("B"), rel=1e-12)
+
+
+def test_a_bulk_pause_freezes_what_it_made_and_a_small_or_failed_one_does_not():
+    import subprocess
+    import sys
+
+    script = """
+import gc
+from casper_qc.qc.source import BULK_OBJECTS, gc_paused
+
+before = gc.get_freeze_count()
+with gc_paused():
+    assert not gc.isenabled()
+    small = [[] for _ in range(1000)]
+assert gc.isenabled() and gc.get_freeze_count() == before
+try:
+    with gc_paused():
+        failed = [[] for _ in range(BULK_OBJECTS + 10)]
+        raise ValueError("a read that fails")
+except ValueError:
+    pass
+assert gc.isenabled() and gc.get_freeze_count() == before
+with gc_paused():
+    kept = [[] for _ in range(BULK_OBJECTS + 10)]
+assert gc.isenabled() and gc.get_freeze_count() >= before + BULK_OBJECTS
+gc.disable()
+with gc_paused():
+    more = [[] for _ in range(BULK_OBJECTS + 10)]
+assert not gc.isenabled()  # the caller's state is restored
+print("checked")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0 and done.stdout.strip() == "checked", done.stderr
+
+
 def test_tallies_rebuild_the_metric_objects():
     from collections import Counter
 

@@ -18,9 +18,10 @@ Mapping (reading):
   ``predicted_values``, ``"Speaker A"`` -> ``"A"``, else the label value itself; see
   :mod:`~casper_qc.formats.labelconfig`), ``channel`` is ``value.channel`` as
   stored, ``text`` the transcript (list items joined with a space), ``words`` and
-  ``disfluencies`` parsed from it by :func:`casper_qc.conventions.parse_transcript`, ``choices``
-  ``{from_name: values}``, ``id`` the region id, ``score`` the result's score or else the
-  prediction's.
+  ``disfluencies`` parsed from it by :func:`casper_qc.conventions.parse_transcript` (through
+  its memo, :func:`~casper_qc.conventions.parse_transcript_cached`: equal texts share
+  records), ``choices`` ``{from_name: values}``, ``id`` the region id, ``score`` the result's
+  score or else the prediction's.
 * A region without a speaker label (a transcript or choice only) is an error: every region the
   editor creates on the Audio has one, so such a file was edited by hand or by a broken tool.
   Results of other controls without a time span (task-level classifications) are ignored.
@@ -46,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..conventions import parse_transcript
+from ..conventions import parse_transcript_cached
 from ..errors import ConfigError, FormatError, InputError, ModelError
 from ..model import Annotation, Conversation, Speaker, Task, Turn
 from ..validate import check_turns, ensure_valid
@@ -302,20 +303,26 @@ def _email_of_created_username(value: Any) -> str | None:
 def _read_result(result: Any, config: LabelConfig, prediction_score: float | None) -> list[Turn]:
     items = _list(result, "result")
     regions: dict[str, dict[str, Mapping[str, Any]]] = {}
+    roles: dict[str, str | None] = {}  # per control name (a result holds a few, many times)
     for index, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):  # dicts first: ABC checks are slow
             raise FormatError(f"result item {index} is not an object but {_kind(item)}")
         from_name = item.get("from_name")
         if from_name is None and item.get("type") == "relation":
             continue  # relations between regions carry no region of their own
-        role = _role(from_name, config)
+        if not isinstance(from_name, str):
+            role = _role(from_name, config)
+        elif from_name in roles:
+            role = roles[from_name]
+        else:
+            role = roles[from_name] = _role(from_name, config)
         if role is None:
             raise ConfigError(
                 f"result item {index} comes from control {from_name!r}, which is not in the "
                 f"label config"
             )
         value = item.get("value")
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise FormatError(f"result item {index} ({from_name}) has no value object")
         if role == "task-choices":
             continue  # a classification of the whole task, not part of a region
@@ -329,9 +336,10 @@ def _read_result(result: Any, config: LabelConfig, prediction_score: float | Non
             raise FormatError(f"region {region!r} has two {from_name} results")
         parts[from_name] = item
     turns = []
+    region_choices = config.region_choices
     for region, parts in regions.items():
         try:
-            turns.append(_turn(region, parts, config, prediction_score))
+            turns.append(_turn(region, parts, config, prediction_score, region_choices))
         except InputError as err:
             raise err.at(f"region {region!r}") from None
     return turns
@@ -353,6 +361,7 @@ def _turn(
     parts: Mapping[str, Mapping[str, Any]],
     config: LabelConfig,
     prediction_score: float | None,
+    region_choices: Sequence[Any],
 ) -> Turn:
     labels_result = parts.get(config.speaker_labels_name)
     if labels_result is None:
@@ -376,9 +385,13 @@ def _turn(
             f"\"{config.speaker_labels_name}\"> ({', '.join(config.speaker_values)})"
         )
     start, end = value["start"], value["end"]
+    start_ms, end_ms = _ms(start), _ms(end)
     for name, part in parts.items():
         other = part["value"]
-        if _ms(other.get("start")) != _ms(start) or _ms(other.get("end")) != _ms(end):
+        a, b = other.get("start"), other.get("end")
+        if (a == start and b == end) or other is value:  # the very same times: no rounding needed
+            continue
+        if _ms(a) != start_ms or _ms(b) != end_ms:
             raise FormatError(
                 f"its {name} result spans {other.get('start')}-{other.get('end')} s but its "
                 f"speaker label {start}-{end} s"
@@ -394,7 +407,7 @@ def _turn(
     if config.transcript_name is not None and config.transcript_name in parts:
         text = _text(parts[config.transcript_name]["value"].get("text"))
     choices: dict[str, tuple[str, ...]] = {}
-    for spec in config.region_choices:
+    for spec in region_choices:
         if spec.name not in parts:
             continue
         picked = parts[spec.name]["value"].get("choices")
@@ -410,7 +423,7 @@ def _turn(
 
     scores = [_number(part.get("score"), "score") for part in parts.values()]
     score = next((s for s in scores if s is not None), prediction_score)
-    words, disfluencies = parse_transcript(text) if text.strip() else ((), ())
+    words, disfluencies = parse_transcript_cached(text) if text.strip() else ((), ())
     return Turn(
         speaker=config.speaker_id(label),
         start=start,
@@ -430,6 +443,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if type(value) is list and len(value) == 1 and isinstance(value[0], str):
+        return value[0].strip()  # what the editor stores: one string in a list
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return " ".join(item.strip() for item in value if item.strip())
     raise FormatError(f"transcript text must be a string or a list of strings, not {value!r}")
@@ -444,7 +459,7 @@ def _original_lengths(item: Any) -> list[float]:
         return []
     lengths = []
     for part in result:
-        if isinstance(part, Mapping) and part.get("original_length") is not None:
+        if (type(part) is dict or isinstance(part, Mapping)) and part.get("original_length") is not None:
             length = _number(part.get("original_length"), "original_length")
             if length is not None and length > 0:
                 lengths.append(length)

@@ -19,10 +19,12 @@ module                         what
 ``boundaries``                 turn-boundary precision / recall / F1 within a collar
 ``frames``                     frame-level kappa, per speaker and across speakers
 ``pairwise``                   WER between annotators
+``streams``                    per-speaker word streams with per-word disfluency tags
 ``disfluency_agreement``       per-word tag kappa / alpha and span F1
 ``choices``                    agreement on per-region choices
 ``matching``                   one-to-one turn matching by overlap
 ``prelabel_edits``             what annotators kept, moved, deleted, added
+``prepared``                   an annotation prepared once for several metrics
 =============================  ====================================================
 
 Names are imported from their modules on first use: ``import casper_qc.metrics`` loads nothing.
@@ -57,6 +59,7 @@ _LAZY = {
     "ChoiceCounts": "choices", "choice_agreement": "choices",
     "match_turns": "matching",
     "EditCounts": "prelabel_edits",
+    "Prepared": "prepared",
 }
 
 __all__ = sorted(_LAZY)

@@ -2,7 +2,9 @@
 
 :func:`align` and :func:`align_words` give the full alignment (:class:`Alignment`: every step,
 optional fillers put back in place, printable sclite style); :func:`word_pairs` gives only the
-counts and the pairs of words aligned to each other, for tag agreement over whole corpora.
+counts and the pairs of words aligned to each other, for tag agreement over whole corpora
+(:func:`word_side` prepares one word list once and :func:`side_alignment` aligns prepared lists,
+for a list aligned with several others).
 Their counts are those of :func:`~casper_qc.metrics.wer.wer_counts` under the same normalizer.
 """
 
@@ -15,7 +17,8 @@ from .editops import opcodes, tally
 from .normalize import NORMALIZED, Normalizer, get_normalizer
 from .wer import WerCounts
 
-__all__ = ["AlignedPair", "Alignment", "align", "align_words", "word_pairs"]
+__all__ = ["AlignedPair", "Alignment", "align", "align_words", "word_pairs", "WordSide", "word_side",
+           "side_alignment"]
 
 
 class AlignedPair(NamedTuple):
@@ -131,6 +134,47 @@ def align_words(ref_words: Sequence[str], hyp_words: Sequence[str],
     return _alignment(r, h, norm, r_src, h_src)
 
 
+class WordSide(NamedTuple):
+    """One word list as :func:`word_pairs` aligns it: the ``words``, their counted ``tokens``
+    (fillers left out), the word each token came from (``source``), the ``optional`` (filler)
+    tokens left out, and whether no word gave two counted tokens (``single``)."""
+
+    words: list[str]
+    tokens: list[str]
+    source: list[int]
+    optional: int
+    single: bool
+
+
+def word_side(words: Sequence[str], normalizer: str | Normalizer = NORMALIZED) -> WordSide:
+    """``words`` normalized for :func:`side_alignment` (each word on its own, see
+    :func:`align_words`); prepare a word list once to align it with several others."""
+    norm = get_normalizer(normalizer)
+    fillers = norm.fillers
+    words = list(words)
+    if norm.direct is str.split and not fillers and " ".join(words).split() == words:
+        # verbatim-v1: every word (no whitespace in it) is its own token
+        return WordSide(words, words, list(range(len(words))), 0, True)
+    per_word = norm.word_tokens(words)
+    if set(map(len, per_word)) <= {1}:  # one token per word, the usual case
+        flat = [t[0] for t in per_word]
+        if fillers:
+            source = [i for i, t in enumerate(flat) if t not in fillers]
+            return WordSide(words, [flat[i] for i in source], source, len(flat) - len(source), True)
+        return WordSide(words, flat, list(range(len(flat))), 0, True)
+    tokens: list[str] = []
+    source = []
+    optional = 0
+    for index, toks in enumerate(per_word):
+        for token in toks:
+            if token in fillers:
+                optional += 1
+            else:
+                tokens.append(token)
+                source.append(index)
+    return WordSide(words, tokens, source, optional, len(set(source)) == len(source))
+
+
 def word_pairs(ref_words: Sequence[str], hyp_words: Sequence[str],
                normalizer: str | Normalizer = NORMALIZED
                ) -> tuple[WerCounts, list[tuple[int, int]]]:
@@ -138,48 +182,49 @@ def word_pairs(ref_words: Sequence[str], hyp_words: Sequence[str],
     to each other (hits and substitutions), each word in at most one pair - without building
     the alignment's per-token records (the fast path for tag agreement over whole corpora)."""
     norm = get_normalizer(normalizer)
-    fillers = norm.fillers
+    ref = word_side(ref_words, norm)
+    hyp = ref if list(hyp_words) == ref.words else word_side(hyp_words, norm)
+    counts, at_ref, at_hyp = side_alignment(ref, hyp, norm)
+    return counts, list(zip(at_ref, at_hyp))
 
-    def kept(words: Sequence[str]) -> tuple[list[str], list[int], int, bool]:
-        """Counted tokens, the word each came from, optional tokens, one token per word?"""
-        per_word = norm.word_tokens(words)
-        if set(map(len, per_word)) <= {1}:  # one token per word, the usual case
-            flat = [t[0] for t in per_word]
-            source = [i for i, t in enumerate(flat) if t not in fillers] if fillers \
-                else list(range(len(flat)))
-            return [flat[i] for i in source], source, len(flat) - len(source), True
-        tokens: list[str] = []
-        source = []
-        optional = 0
-        for index, toks in enumerate(per_word):
-            for token in toks:
-                if token in fillers:
-                    optional += 1
-                else:
-                    tokens.append(token)
-                    source.append(index)
-        return tokens, source, optional, len(set(source)) == len(source)
 
-    r, r_src, r_opt, r_single = kept(ref_words)
-    if list(hyp_words) == list(ref_words):  # unchanged words: every counted token is a hit
-        pairs = list(zip(r_src, r_src)) if r_single else \
-            sorted({i: (i, i) for i in r_src}.values())
-        return WerCounts(0, 0, 0, len(r), norm.name, 1, r_opt, r_opt), pairs
-    h, h_src, h_opt, h_single = kept(hyp_words)
-    ops = opcodes(r, h, norm.partial_words)
-    pairs: list[tuple[int, int]] = []
+def side_alignment(ref: WordSide, hyp: WordSide, normalizer: str | Normalizer = NORMALIZED
+                   ) -> tuple[WerCounts, list[int], list[int]]:
+    """:func:`word_pairs` of two prepared sides (:func:`word_side` under the same normalizer),
+    the pairs given as two lists: the ref words and the hyp words aligned to each other, in
+    order (the k-th of one with the k-th of the other)."""
+    norm = get_normalizer(normalizer)
+    r, r_src = ref.tokens, ref.source
+    if hyp.words == ref.words:  # unchanged words: every counted token is a hit
+        at = list(r_src) if ref.single else sorted(set(r_src))
+        return WerCounts(0, 0, 0, len(r), norm.name, 1, ref.optional, ref.optional), at, list(at)
+    h_src = hyp.source
+    single = ref.single and hyp.single
+    at_ref: list[int] = []
+    at_hyp: list[int] = []
     used_r: set[int] = set()
     used_h: set[int] = set()
-    for tag, i1, i2, j1, j2 in ops:
-        if tag != "equal" and tag != "replace":
+    s = d = ins = hits = 0
+    for tag, i1, i2, j1, j2 in opcodes(r, hyp.tokens, norm.partial_words):
+        if tag == "delete":
+            d += i2 - i1
             continue
-        if r_single and h_single:
-            pairs.extend(zip(r_src[i1:i2], h_src[j1:j2]))
+        if tag == "insert":
+            ins += j2 - j1
+            continue
+        if tag == "equal":
+            hits += i2 - i1
+        else:
+            s += i2 - i1
+        if single:
+            n = min(i2 - i1, j2 - j1)
+            at_ref += r_src[i1:i1 + n]
+            at_hyp += h_src[j1:j1 + n]
             continue
         for i, j in zip(r_src[i1:i2], h_src[j1:j2]):
             if i not in used_r and j not in used_h:  # a word split into tokens pairs once
                 used_r.add(i)
                 used_h.add(j)
-                pairs.append((i, j))
-    s, d, ins, hits = tally(ops)
-    return WerCounts(s, d, ins, hits, norm.name, 1, r_opt, h_opt), pairs
+                at_ref.append(i)
+                at_hyp.append(j)
+    return WerCounts(s, d, ins, hits, norm.name, 1, ref.optional, hyp.optional), at_ref, at_hyp

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Hashable, Sequence
 
 import numpy as np
@@ -58,6 +59,8 @@ class AlphaCounts:
         units: pairable units (with two or more values).
         coders: the number of coders (the largest of the summed parts).
         unpairable: values in units no other coder valued (they cannot pair).
+
+    The matrix is read-only, so the figures are computed once per object and kept.
     """
 
     level: str
@@ -76,19 +79,30 @@ class AlphaCounts:
         matrix.setflags(write=False)
         object.__setattr__(self, "coincidences", matrix)
 
-    @property
+    @cached_property
     def marginals(self) -> np.ndarray:
-        """``n_c``: pairable values per value of the domain."""
-        return self.coincidences.sum(axis=1)
+        """``n_c``: pairable values per value of the domain (read-only)."""
+        found = self.coincidences.sum(axis=1)
+        found.setflags(write=False)
+        return found
 
-    @property
+    @cached_property
     def pairable_values(self) -> int:
         """``n``: values that pair with at least one other value of their unit (the matrix
         sums to a whole number: each pairable unit contributes its number of values)."""
         return int(round(float(self.coincidences.sum())))
 
     def distances(self) -> np.ndarray:
-        """The matrix of ``delta2`` for this level and domain."""
+        """The matrix of ``delta2`` for this level and domain (read-only)."""
+        return self._distances
+
+    @cached_property
+    def _distances(self) -> np.ndarray:
+        matrix = self._delta2()
+        matrix.setflags(write=False)
+        return matrix
+
+    def _delta2(self) -> np.ndarray:
         count = len(self.values)
         if self.level == "nominal":
             return 1.0 - np.eye(count)
@@ -107,14 +121,14 @@ class AlphaCounts:
         ratio = np.divide(diff, total, out=np.zeros_like(diff), where=total != 0)
         return ratio ** 2
 
-    @property
+    @cached_property
     def observed_disagreement(self) -> float | None:
         n = self.pairable_values
         if n == 0:
             return None
         return float((self.coincidences * self.distances()).sum() / n)
 
-    @property
+    @cached_property
     def expected_disagreement(self) -> float | None:
         n = self.pairable_values
         if n < 2:
@@ -122,7 +136,7 @@ class AlphaCounts:
         n_c = self.marginals
         return float((np.outer(n_c, n_c) * self.distances()).sum() / (n * (n - 1)))
 
-    @property
+    @cached_property
     def undefined_reason(self) -> str | None:
         """Why alpha is undefined, or None when it is defined."""
         if self.pairable_values == 0:

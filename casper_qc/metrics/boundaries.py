@@ -8,7 +8,8 @@ Matching: among all one-to-one matchings, the one with the **most hits**, and am
 smallest total shift (an exact assignment: ``scipy.optimize.linear_sum_assignment``). The work
 is split where consecutive boundaries are more than a collar apart (no match can cross such a
 gap); the usual isolated ref/hyp pair is settled directly, only crowded stretches go to the
-assignment solver.
+assignment solver. A prepared annotation (:class:`~casper_qc.metrics.prepared.Prepared`) keeps
+its sorted boundaries for its next pair.
 
 Counts add up over recordings: precision = hits / hyp boundaries, recall = hits / ref
 boundaries, F1 = 2 hits / (ref + hyp). A rate whose denominator is 0 is None (undefined).
@@ -24,6 +25,7 @@ import numpy as np
 from ..errors import InputError
 from ..model import Annotation, Turn, to_ms
 from ._common import rate, turns_of
+from .prepared import Prepared
 
 __all__ = ["BoundaryCounts", "boundary_counts", "match_points"]
 
@@ -83,17 +85,26 @@ def match_points(ref: Sequence[int], hyp: Sequence[int], collar: int) -> list[tu
     pairs."""
     if not len(ref) or not len(hyp):
         return []
-    points = sorted([(int(p), 0, k) for k, p in enumerate(ref)]
-                    + [(int(p), 1, k) for k, p in enumerate(hyp)])
+    return _match_sorted(sorted([(int(p), 0, k) for k, p in enumerate(ref)]
+                                + [(int(p), 1, k) for k, p in enumerate(hyp)]), collar)
+
+
+def _match_sorted(points: list[tuple[int, int, int]], collar: int) -> list[tuple[int, int]]:
+    """:func:`match_points` of the sorted ``(point, side, index)`` triples of both sides."""
     pairs: list[tuple[int, int]] = []
-    stretch = [points[0]]
-    for point in points[1:]:
-        if point[0] - stretch[-1][0] <= collar:  # within a collar of the previous point
-            stretch.append(point)
-            continue
-        pairs.extend(_settle(stretch, collar))
-        stretch = [point]
-    pairs.extend(_settle(stretch, collar))
+    n = len(points)
+    i = 0
+    while i < n:  # stretches of points each within a collar of the previous one
+        j = i + 1
+        while j < n and points[j][0] - points[j - 1][0] <= collar:
+            j += 1
+        if j - i == 2:  # the usual case: one boundary of each side, close together
+            (_, side_x, x), (_, side_y, y) = points[i], points[i + 1]
+            if side_x != side_y:
+                pairs.append((x, y) if side_x == 0 else (y, x))
+        elif j - i > 2:
+            pairs.extend(_settle(points[i:j], collar))
+        i = j
     return pairs
 
 
@@ -130,19 +141,43 @@ def _assign(ref_index: np.ndarray, ref: np.ndarray, hyp_index: np.ndarray, hyp: 
 def _boundaries(turns: tuple[Turn, ...], by_speaker: bool, lanes: dict[str, int]) -> list[int]:
     """Boundary times in ms (``round(s * 1000)`` is model.to_ms), each speaker (when kept
     apart) and kind on a lane of its own."""
+    return _boundaries_ms([(t.speaker, round(t.start * 1000), round(t.end * 1000)) for t in turns], by_speaker,
+                          lanes)
+
+
+def _boundaries_ms(spans: Sequence[tuple[str, int, int]], by_speaker: bool, lanes: dict[str, int]) -> list[int]:
+    """:func:`_boundaries` of (speaker, start ms, end ms) spans."""
     out = []
-    for t in turns:
-        lane = 2 * (lanes[t.speaker] if by_speaker else 0) * _LANE
-        out.append(round(t.start * 1000) + lane)
-        out.append(round(t.end * 1000) + lane + _LANE)
+    for speaker, start, end in spans:
+        lane = 2 * (lanes[speaker] if by_speaker else 0) * _LANE
+        out.append(start + lane)
+        out.append(end + lane + _LANE)
     return out
+
+
+def _boundaries_of(source: Annotation | Sequence[Turn] | Prepared, turns: tuple[Turn, ...], by_speaker: bool,
+                   lanes: dict[str, int]) -> list[int]:
+    """:func:`_boundaries`, kept by a prepared annotation for its next pair (same lanes)."""
+    if isinstance(source, Prepared):
+        return source.memo(("boundaries", by_speaker, tuple(lanes)),
+                           lambda: _boundaries_ms(source.spans(), by_speaker, lanes))
+    return _boundaries(turns, by_speaker, lanes)
+
+
+def _sorted_points(source: Annotation | Sequence[Turn] | Prepared, values: list[int], side: int,
+                   by_speaker: bool, lanes: dict[str, int]) -> list[tuple[int, int, int]]:
+    """One side's ``(point, side, index)`` triples, sorted (kept by a prepared annotation)."""
+    if isinstance(source, Prepared):
+        return source.memo(("boundary points", side, by_speaker, tuple(lanes)),
+                           lambda: sorted(zip(values, [side] * len(values), range(len(values)))))
+    return sorted(zip(values, [side] * len(values), range(len(values))))
 
 
 #: Lanes are this far apart (ms, about 11 days): no collar reaches from one to the next.
 _LANE = 10 ** 9
 
 
-def boundary_counts(ref: Annotation | Sequence[Turn], hyp: Annotation | Sequence[Turn], *,
+def boundary_counts(ref: Annotation | Sequence[Turn] | Prepared, hyp: Annotation | Sequence[Turn] | Prepared, *,
                     collar: float = 0.25, by_speaker: bool = True) -> BoundaryCounts:
     """Boundary hits of ``hyp`` against ``ref`` within ``collar`` seconds.
 
@@ -156,8 +191,16 @@ def boundary_counts(ref: Annotation | Sequence[Turn], hyp: Annotation | Sequence
     collar_ms = to_ms(collar)
     ref_turns, hyp_turns = turns_of(ref), turns_of(hyp)
     lanes = {s: k for k, s in enumerate(sorted({t.speaker for t in (*ref_turns, *hyp_turns)}))}
-    refs = _boundaries(ref_turns, by_speaker, lanes)
-    hyps = _boundaries(hyp_turns, by_speaker, lanes)
-    pairs = match_points(refs, hyps, collar_ms)
-    shift = sum(abs(refs[r] - hyps[h]) for r, h in pairs)
+    refs = _boundaries_of(ref, ref_turns, by_speaker, lanes)
+    hyps = _boundaries_of(hyp, hyp_turns, by_speaker, lanes)
+    if not refs or not hyps:
+        pairs: list[tuple[int, int]] = []
+    else:  # each side's sorted (point, side, index) triples, merged (two sorted runs: linear)
+        points = (_sorted_points(ref, refs, 0, by_speaker, lanes)
+                  + _sorted_points(hyp, hyps, 1, by_speaker, lanes))
+        points.sort()
+        pairs = _match_sorted(points, collar_ms)
+    shift = 0
+    for r, h in pairs:
+        shift += abs(refs[r] - hyps[h])
     return BoundaryCounts(len(pairs), len(refs), len(hyps), shift, collar)

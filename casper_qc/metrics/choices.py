@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InputError
 from ..model import Annotation, Turn
 from ._common import turns_of
+from .prepared import Prepared
 from .alpha import AlphaCounts, alpha_from_value_counts
 from .matching import match_turns
 
@@ -73,9 +74,11 @@ class ChoiceCounts:
                 "undefined_reason": self.alpha.undefined_reason}
 
 
-def choice_agreement(annotations: Sequence[Annotation | Sequence[Turn]], choice: str, *,
+def choice_agreement(annotations: Sequence[Annotation | Sequence[Turn] | Prepared], choice: str, *,
                      min_iou: float = 0.5) -> ChoiceCounts:
     """Agreement of several annotations of one task on the per-region ``choice``.
+    :class:`~casper_qc.metrics.prepared.Prepared` annotations keep their region times and
+    values for the next call.
 
     Raises:
         InputError: fewer than two annotations.
@@ -83,8 +86,8 @@ def choice_agreement(annotations: Sequence[Annotation | Sequence[Turn]], choice:
     if len(annotations) < 2:
         raise InputError(f"choice agreement needs at least two annotations, got {len(annotations)}")
     turns = [turns_of(a) for a in annotations]
-    offsets = np.cumsum([0] + [len(t) for t in turns])
-    parent = list(range(int(offsets[-1])))
+    offsets = np.cumsum([0] + [len(t) for t in turns]).tolist()
+    parent = list(range(offsets[-1]))
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -94,21 +97,30 @@ def choice_agreement(annotations: Sequence[Annotation | Sequence[Turn]], choice:
 
     for p in range(len(turns)):
         for q in range(p + 1, len(turns)):
-            for i, j in match_turns(turns[p], turns[q], min_iou=min_iou):
-                parent[root(int(offsets[p]) + i)] = root(int(offsets[q]) + j)
+            for i, j in match_turns(annotations[p], annotations[q], min_iou=min_iou):
+                parent[root(offsets[p] + i)] = root(offsets[q] + j)
     groups: dict[int, dict[int, list[str]]] = {}
-    for p, regions in enumerate(turns):
-        for i, turn in enumerate(regions):
-            groups.setdefault(root(int(offsets[p]) + i), {}).setdefault(p, []).append(
-                choice_value(turn, choice))
+    for p, source in enumerate(annotations):
+        for i, value in enumerate(_values(source, turns[p], choice)):
+            groups.setdefault(root(offsets[p] + i), {}).setdefault(p, []).append(value)
     units = [g for g in groups.values() if len(g) > 1]
     unmatched = sum(len(v) for g in groups.values() if len(g) == 1 for v in g.values())
     values = sorted({v for g in units for vs in g.values() if len(vs) == 1 for v in vs})
     index = {v: k for k, v in enumerate(values)}
-    counts = np.zeros((len(units), len(values)))
-    for u, group in enumerate(units):
+    rows = []
+    for group in units:
+        row = [0.0] * len(values)
         for found in group.values():
             if len(found) == 1:  # two regions of one annotator in a unit: no value
-                counts[u, index[found[0]]] += 1
+                row[index[found[0]]] += 1
+        rows.append(row)
+    counts = np.array(rows) if rows else np.zeros((0, len(values)))
     alpha = alpha_from_value_counts(counts, values, "nominal", coders=len(turns))
-    return ChoiceCounts(choice, alpha, int(offsets[-1]), unmatched)
+    return ChoiceCounts(choice, alpha, offsets[-1], unmatched)
+
+
+def _values(source: Annotation | Sequence[Turn] | Prepared, turns: Sequence[Turn], choice: str) -> list[str]:
+    """:func:`choice_value` of each region (kept by a prepared annotation)."""
+    if isinstance(source, Prepared):
+        return source.memo(("choice values", choice), lambda: [choice_value(t, choice) for t in turns])
+    return [choice_value(t, choice) for t in turns]

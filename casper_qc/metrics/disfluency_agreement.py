@@ -1,8 +1,8 @@
 """Agreement between two annotators' disfluency tags, after aligning their transcripts.
 
 Each annotation is read per speaker (the speaker label is the identity across annotators) as
-one word stream: the words of that speaker's turns in time order, so a word moved across a turn
-boundary still pairs with itself. The two streams are aligned
+one word stream (:mod:`casper_qc.metrics.streams`): the words of that speaker's turns in time
+order, so a word moved across a turn boundary still pairs with itself. The two streams are aligned
 (:func:`~casper_qc.metrics.alignment.word_pairs`, by default ``normalized-v1`` with fillers scored,
 since fillers carry the FP tag); words aligned to each other (hits and substitutions) are the
 units. Inserted or deleted words have no counterpart and are left out (their number is in
@@ -21,87 +21,23 @@ Everything is additive over speakers and tasks.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..labels import STRUCTURED_TYPES
 from ..model import Annotation, Turn
-from ._common import rate, turns_of
-from .alignment import word_pairs
+from ._common import rate
+from .alignment import side_alignment
 from .alpha import AlphaCounts
 from .kappa import KappaCounts
 from .normalize import Normalizer, get_normalizer
+from .prepared import Prepared, prepared
+from .streams import FLUENT, TAGS, Stream, speaker_stream, speaker_streams, word_tags
 from .wer import WerCounts
 
 __all__ = ["FLUENT", "TAGS", "word_tags", "speaker_stream", "speaker_streams", "SpanCounts",
            "DisfluencyAgreement", "disfluency_agreement"]
-
-FLUENT = "O"
-#: Per-word tags, in the priority order used when spans overlap.
-TAGS = ("RM", "FP", "DM", "ET", "PW", FLUENT)
-_CODE = {t: k for k, t in enumerate(TAGS)}
-_FLUENT_CODE = _CODE[FLUENT]
-_RM_CODE = _CODE["RM"]
-
-
-def _tag_codes(turn: Turn) -> list[int]:
-    """:func:`word_tags` as indices into :data:`TAGS` (lower wins)."""
-    codes = [_FLUENT_CODE] * len(turn.words)
-    for dis in turn.disfluencies:
-        # DisfluencyType is a str enum: the member is its own key (``.value`` is slow)
-        if dis.type in STRUCTURED_TYPES:
-            code, covered = _RM_CODE, dis.reparandum or ()
-        else:
-            code, covered = _CODE[dis.type], dis.words
-        for i in covered:
-            if code < codes[i]:
-                codes[i] = code
-    return codes
-
-
-def word_tags(turn: Turn) -> tuple[str, ...]:
-    """One tag per word of ``turn``: ``RM``, ``FP``, ``DM``, ``ET``, ``PW`` or ``O``."""
-    return tuple(TAGS[c] for c in _tag_codes(turn))
-
-
-Stream = tuple[list[str], list[int], list[tuple[str, int, int]]]
-
-
-def speaker_streams(turns: Sequence[Turn]) -> dict[str, Stream]:
-    """Per speaker label: words in time order, their tags as indices into :data:`TAGS`, and
-    disfluency spans as ``(type, first word, last word)``. One pass over the turns."""
-    streams: dict[str, Stream] = {}
-    for turn in sorted(turns, key=lambda t: (t.start, t.end)):
-        stream = streams.get(turn.speaker)
-        if stream is None:
-            stream = streams[turn.speaker] = ([], [], [])
-        words, codes, spans = stream
-        if turn.words:
-            offset = len(words)
-            words += [w.text for w in turn.words]
-            if turn.disfluencies:
-                codes += _tag_codes(turn)
-                spans += [(str.__str__(d.type), offset + d.words.start, offset + d.words.stop - 1)
-                          for d in turn.disfluencies]
-            else:
-                codes += [_FLUENT_CODE] * len(turn.words)
-        else:  # text without word records: words, but no disfluencies to tag them
-            split = turn.text.split()
-            words += split
-            codes += [_FLUENT_CODE] * len(split)
-    return streams
-
-
-def speaker_stream(turns: Sequence[Turn], speaker: str
-                   ) -> tuple[list[str], list[str], list[tuple[str, int, int]]]:
-    """``speaker``'s words in time order, their tags, and disfluency spans as
-    ``(type, first word, last word)`` indices into the words."""
-    words, codes, spans = speaker_streams(turns).get(speaker, ([], [], []))
-    return words, [TAGS[c] for c in codes], spans
-
 
 _EMPTY: Stream = ([], [], [])
 
@@ -175,15 +111,18 @@ class DisfluencyAgreement:
                           for t, s in self.spans.items()}}
 
 
-def disfluency_agreement(a: Annotation | Sequence[Turn], b: Annotation | Sequence[Turn], *,
-                         normalizer: str | Normalizer | None = None) -> DisfluencyAgreement:
+def disfluency_agreement(a: Annotation | Sequence[Turn] | Prepared, b: Annotation | Sequence[Turn] | Prepared,
+                         *, normalizer: str | Normalizer | None = None) -> DisfluencyAgreement:
     """Tag and span agreement of annotation ``b`` with annotation ``a`` (see module doc).
 
     ``normalizer`` aligns the word streams; default ``normalized-v1`` with fillers scored.
+    :class:`~casper_qc.metrics.prepared.Prepared` annotations keep their streams and tokens for
+    the next metric.
     """
     norm = get_normalizer("normalized", fillers=()) if normalizer is None \
         else get_normalizer(normalizer)
-    streams_a, streams_b = speaker_streams(turns_of(a)), speaker_streams(turns_of(b))
+    a, b = prepared(a), prepared(b)
+    streams_a, streams_b = a.streams(), b.streams()
     size = len(TAGS)
     cells = [0] * (size * size)  # plain Python: a few hundred pairs per task
     words = WerCounts(normalizer=norm.name)
@@ -191,20 +130,33 @@ def disfluency_agreement(a: Annotation | Sequence[Turn], b: Annotation | Sequenc
     for speaker in sorted(set(streams_a) | set(streams_b)):
         a_words, a_codes, a_spans = streams_a.get(speaker, _EMPTY)
         b_words, b_codes, b_spans = streams_b.get(speaker, _EMPTY)
-        counts, pairs = word_pairs(a_words, b_words, norm)
+        a_side = a.side(speaker, norm)
+        b_side = a_side if b_words == a_words else b.side(speaker, norm)  # same words: same tokens
+        counts, at_a, at_b = side_alignment(a_side, b_side, norm)
         words = words + counts
-        for i, j in pairs:
+        for i, j in zip(at_a, at_b):
             cells[a_codes[i] * size + b_codes[j]] += 1
         if not (a_spans or b_spans):
             continue
-        b_to_a = {j: i for i, j in pairs}
-        wanted = Counter(a_spans)
-        found = Counter((t, b_to_a.get(s), b_to_a.get(e)) for t, s, e in b_spans)
-        for kind in {t for t, _, _ in (*a_spans, *b_spans)}:
-            hits = sum(min(n, found[key]) for key, n in wanted.items() if key[0] == kind)
-            in_a = sum(1 for x in a_spans if x[0] == kind)
-            in_b = sum(1 for x in b_spans if x[0] == kind)
-            spans[kind] = spans.get(kind, SpanCounts()) + SpanCounts(hits, in_a, in_b)
+        b_to_a = dict(zip(at_b, at_a))
+        wanted: dict[tuple, int] = {}  # A's spans; B's below with their ends in A's words
+        in_a: dict[str, int] = {}
+        for key in a_spans:
+            wanted[key] = wanted.get(key, 0) + 1
+            in_a[key[0]] = in_a.get(key[0], 0) + 1
+        found: dict[tuple, int] = {}
+        in_b: dict[str, int] = {}
+        for t, first, last in b_spans:
+            mapped = (t, b_to_a.get(first), b_to_a.get(last))
+            found[mapped] = found.get(mapped, 0) + 1
+            in_b[t] = in_b.get(t, 0) + 1
+        hits: dict[str, int] = {}
+        for key, n in wanted.items():
+            if key in found:
+                hits[key[0]] = hits.get(key[0], 0) + min(n, found[key])
+        for kind in in_a.keys() | in_b.keys():
+            part = SpanCounts(hits.get(kind, 0), in_a.get(kind, 0), in_b.get(kind, 0))
+            spans[kind] = spans[kind] + part if kind in spans else part
     matrix = np.array(cells, dtype=np.int64).reshape(size, size)
     kappa = KappaCounts(TAGS, matrix)
     alpha = AlphaCounts("nominal", TAGS, matrix + matrix.T, units=kappa.units, coders=2)

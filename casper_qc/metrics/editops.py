@@ -9,9 +9,10 @@ word equals a word it is a prefix (suffix) of; exact matches are kept as they ar
 
 from __future__ import annotations
 
+from itertools import filterfalse
 from typing import Sequence
 
-__all__ = ["has_partial", "same", "opcodes", "tally", "counted"]
+__all__ = ["has_partial", "same", "opcodes", "edit_counts", "tally", "counted"]
 
 
 def has_partial(tokens: Sequence[str]) -> bool:
@@ -82,31 +83,58 @@ def opcodes(ref: list[str], hyp: list[str], partial_words: bool) -> list:
     differing stretches are searched for partial words, so equal text costs nothing extra."""
     from rapidfuzz.distance import Levenshtein
 
-    found = Levenshtein.opcodes(ref, hyp).as_list()
+    found: list = Levenshtein.opcodes(ref, hyp).as_list()
     if not partial_words:
         return found
-    out: list = []
-    stretch: list = []
+    out: list | None = None  # built only once a stretch is re-aligned
+    first = -1  # where the current stretch of differing opcodes starts in ``found``
+    n = len(found)
+    for k in range(n + 1):
+        op = found[k] if k < n else None
+        if op is not None and op[0] != "equal":
+            if first < 0:
+                first = k
+            continue
+        if first >= 0:  # a stretch ends at k
+            i1, j1, i2, j2 = found[first][1], found[first][3], found[k - 1][2], found[k - 1][4]
+            if has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2]):
+                if out is None:
+                    out = found[:first]
+                out.extend((tag, a + i1, b + i1, c + j1, d + j1)
+                           for tag, a, b, c, d in _dp_opcodes(ref[i1:i2], hyp[j1:j2]))
+            elif out is not None:
+                out.extend(found[first:k])
+            first = -1
+        if out is not None and op is not None:
+            out.append(op)
+    return found if out is None else out
 
-    def flush() -> None:
-        if not stretch:
-            return
-        i1, j1, i2, j2 = stretch[0][1], stretch[0][3], stretch[-1][2], stretch[-1][4]
-        if has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2]):
-            out.extend((tag, a + i1, b + i1, c + j1, d + j1)
-                       for tag, a, b, c, d in _dp_opcodes(ref[i1:i2], hyp[j1:j2]))
-        else:
-            out.extend(stretch)
-        stretch.clear()
 
-    for opcode in found:
-        if opcode[0] == "equal":
-            flush()
-            out.append(opcode)
-        else:
-            stretch.append(opcode)
-    flush()
-    return out
+def edit_counts(ref: list[str], hyp: list[str], partial_words: bool) -> tuple[int, int, int, int]:
+    """``tally(opcodes(ref, hyp, partial_words))`` without building the opcode list."""
+    from rapidfuzz.distance import Levenshtein
+
+    found: list = Levenshtein.opcodes(ref, hyp).as_list()
+    s = d = i = h = 0
+    first = -1  # where the current stretch of differing opcodes starts in ``found``
+    n = len(found)
+    for k in range(n + 1):
+        op = found[k] if k < n else None
+        if op is not None and op[0] != "equal":
+            if first < 0:
+                first = k
+            continue
+        if first >= 0:  # a stretch ends at k
+            stretch = found[first:k]
+            i1, j1, i2, j2 = stretch[0][1], stretch[0][3], stretch[-1][2], stretch[-1][4]
+            if partial_words and (has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2])):
+                stretch = _dp_opcodes(ref[i1:i2], hyp[j1:j2])
+            ds, dd, di, dh = tally(stretch)
+            s, d, i, h = s + ds, d + dd, i + di, h + dh
+            first = -1
+        if op is not None:
+            h += op[2] - op[1]
+    return s, d, i, h
 
 
 def tally(ops: list) -> tuple[int, int, int, int]:
@@ -124,6 +152,6 @@ def tally(ops: list) -> tuple[int, int, int, int]:
 
 
 def counted(tokens: list[str], fillers: frozenset[str]) -> list[str]:
-    return [t for t in tokens if t not in fillers] if fillers else tokens
+    return list(filterfalse(fillers.__contains__, tokens)) if fillers else tokens
 
 

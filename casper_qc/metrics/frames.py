@@ -13,7 +13,8 @@ result depends on ``duration``: pass the recording's length. Counts are
 The labels are never laid out frame by frame: each annotation becomes run-length segments
 (frame index where its label changes, label from there on), the two are merged, and each
 merged run adds its length to one cell of the confusion matrix - O(turns log turns), whatever
-the number of frames. The per-speaker matrices are read off the joint one.
+the number of frames. The per-speaker matrices are read off the joint one. A prepared annotation
+(:class:`~casper_qc.metrics.prepared.Prepared`) keeps its runs for its next pair.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..errors import InputError
 from ..model import Annotation, Turn, to_ms
 from ._common import turns_of
 from .kappa import KappaCounts
+from .prepared import Prepared
 
 __all__ = ["frame_activity", "frame_kappa", "frame_kappa_by_speaker"]
 
@@ -50,16 +52,23 @@ def _runs(turns: Sequence[Turn], lanes: dict[str, int], step_ms: int, frames: in
     """Run-length labels: frame indices where a run starts (the first is 0) and each run's
     label, a bit mask of the active lanes (speakers). Plain Python on purpose: a task has tens
     of turns, and numpy's per-call cost is larger than the whole sweep."""
+    # round(s * 1000) is model.to_ms
+    return _runs_ms([(t.speaker, round(t.start * 1000), round(t.end * 1000)) for t in turns], lanes, step_ms,
+                    frames)
+
+
+def _runs_ms(spans: Sequence[tuple[str, int, int]], lanes: dict[str, int], step_ms: int, frames: int
+             ) -> tuple[list[int], list[int]]:
+    """:func:`_runs` of (speaker, start ms, end ms) spans."""
     two = 2 * step_ms
     events = []
-    for turn in turns:
-        bit = lanes.get(turn.speaker)
+    for speaker, start, end in spans:
+        bit = lanes.get(speaker)
         if bit is None:
             continue
-        # round(s * 1000) is model.to_ms; the first frame k with (2k + 1) step >= 2 start,
-        # and the first frame past the end likewise
-        first = min(max(-((step_ms - 2 * round(turn.start * 1000)) // two), 0), frames)
-        last = min(max(-((step_ms - 2 * round(turn.end * 1000)) // two), 0), frames)
+        # the first frame k with (2k + 1) step >= 2 start, and the first frame past the end likewise
+        first = min(max(-((step_ms - 2 * start) // two), 0), frames)
+        last = min(max(-((step_ms - 2 * end) // two), 0), frames)
         if first < last:
             events.append((first, 1, bit))
             events.append((last, -1, bit))
@@ -88,7 +97,7 @@ def _joint(runs_a: tuple[list[int], list[int]], runs_b: tuple[list[int], list[in
     while position < frames:
         next_a = pa[i + 1] if i + 1 < na else frames
         next_b = pb[j + 1] if j + 1 < nb else frames
-        stop = min(next_a, next_b, frames)
+        stop = next_a if next_a < next_b else next_b  # both at most ``frames``
         cells[ca[i] * size + cb[j]] += stop - position
         position = stop
         if next_a == stop and i + 1 < na:
@@ -99,10 +108,13 @@ def _joint(runs_a: tuple[list[int], list[int]], runs_b: tuple[list[int], list[in
 
 
 def _kappa(names: list[str], cells: list[int]) -> KappaCounts:
+    """The confusion matrix of the labels either annotation used (plain Python: a few cells)."""
     size = len(names)
-    matrix = np.array(cells, dtype=np.int64).reshape(size, size)
-    used = np.nonzero(matrix.sum(axis=0) + matrix.sum(axis=1))[0]
-    return KappaCounts(tuple(names[i] for i in used), matrix[np.ix_(used, used)])
+    rows = [cells[i * size:(i + 1) * size] for i in range(size)]
+    used = [k for k in range(size) if any(rows[k]) or any(row[k] for row in rows)]
+    if not used:
+        return KappaCounts((), np.zeros((0, 0), dtype=np.int64))
+    return KappaCounts(tuple(names[i] for i in used), np.array([[rows[i][j] for j in used] for i in used]))
 
 
 def _speaker_cells(cells: list[int], size: int, bit: int) -> list[int]:
@@ -138,18 +150,27 @@ def _duration_ms(a: tuple[Turn, ...], b: tuple[Turn, ...], duration: float | Non
     return total
 
 
+def _runs_of(source: Annotation | Sequence[Turn] | Prepared, turns: Sequence[Turn], lanes: dict[str, int],
+             step_ms: int, frames: int) -> tuple[list[int], list[int]]:
+    """:func:`_runs`, kept by a prepared annotation for its next pair (same lanes and grid)."""
+    if isinstance(source, Prepared):
+        return source.memo(("frame runs", tuple(lanes), step_ms, frames),
+                           lambda: _runs_ms(source.spans(), lanes, step_ms, frames))
+    return _runs(turns, lanes, step_ms, frames)
+
+
 def _merged(a, b, step: float, duration: float | None) -> tuple[list[str], list[int]]:
     ta, tb = turns_of(a), turns_of(b)
     step_ms = _step_ms(step)
     frames = _frame_count(_duration_ms(ta, tb, duration), step_ms)
     speakers = sorted({t.speaker for t in (*ta, *tb)})
     lanes = {name: bit for bit, name in enumerate(speakers)}
-    cells = _joint(_runs(ta, lanes, step_ms, frames), _runs(tb, lanes, step_ms, frames),
+    cells = _joint(_runs_of(a, ta, lanes, step_ms, frames), _runs_of(b, tb, lanes, step_ms, frames),
                    frames, 1 << len(speakers))
     return speakers, cells
 
 
-def frame_kappa(a: Annotation | Sequence[Turn], b: Annotation | Sequence[Turn], *,
+def frame_kappa(a: Annotation | Sequence[Turn] | Prepared, b: Annotation | Sequence[Turn] | Prepared, *,
                 speaker: str | None = None, step: float = 0.01,
                 duration: float | None = None) -> KappaCounts:
     """Cohen's kappa of two annotations frame by frame.
@@ -171,8 +192,8 @@ def frame_kappa(a: Annotation | Sequence[Turn], b: Annotation | Sequence[Turn], 
     return _kappa(names, cells)
 
 
-def frame_kappa_by_speaker(a: Annotation | Sequence[Turn], b: Annotation | Sequence[Turn], *,
-                           step: float = 0.01, duration: float | None = None
+def frame_kappa_by_speaker(a: Annotation | Sequence[Turn] | Prepared, b: Annotation | Sequence[Turn] | Prepared,
+                           *, step: float = 0.01, duration: float | None = None
                            ) -> dict[str, KappaCounts]:
     """:func:`frame_kappa` for each speaker label either annotation uses (one merge for all)."""
     speakers, cells = _merged(a, b, step, duration)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
+from operator import mul
 from typing import Any, Hashable, Sequence
 
 import numpy as np
@@ -56,7 +58,8 @@ def _merge(a_values: tuple, b_values: tuple) -> tuple[tuple, np.ndarray, np.ndar
 @dataclass(frozen=True, eq=False)
 class KappaCounts:
     """Two coders' confusion matrix: ``confusion[i, j]`` units where coder A chose
-    ``categories[i]`` and coder B ``categories[j]``; ``missing`` units lacked one value."""
+    ``categories[i]`` and coder B ``categories[j]``; ``missing`` units lacked one value.
+    The matrix is read-only, so the figures are computed once per object and kept."""
 
     categories: tuple[Hashable, ...]
     confusion: np.ndarray
@@ -68,27 +71,37 @@ class KappaCounts:
             raise ValueError("the confusion matrix must be square, one row per category")
         object.__setattr__(self, "confusion", matrix)
 
-    @property
+    @cached_property
+    def _margins(self) -> tuple[list[int], list[int], int]:
+        """Row sums, column sums and the diagonal's sum, in Python integers (exact, and faster
+        than numpy on a few cells)."""
+        rows = self.confusion.tolist()
+        return [sum(row) for row in rows], [sum(column) for column in zip(*rows)], \
+            sum(rows[i][i] for i in range(len(rows)))
+
+    @cached_property
     def units(self) -> int:
-        return int(self.confusion.sum())
+        return sum(self._margins[0])
 
-    @property
+    @cached_property
     def observed_agreement(self) -> float | None:
-        return float(np.trace(self.confusion) / self.units) if self.units else None
+        # float / float: the division numpy does for int64 / int64
+        return float(self._margins[2]) / float(self.units) if self.units else None
 
-    @property
+    @cached_property
     def expected_agreement(self) -> float | None:
         n = self.units
         if not n:
             return None
-        return float((self.confusion.sum(axis=1) * self.confusion.sum(axis=0)).sum() / (n * n))
+        rows, columns, _ = self._margins
+        return float(sum(map(mul, rows, columns))) / float(n * n)
 
-    @property
+    @cached_property
     def undefined_reason(self) -> str | None:
         if not self.units:
             return "no unit was rated by both coders"
         if self.expected_agreement == 1.0:
-            used = [c for c, n in zip(self.categories, self.confusion.sum(axis=1)) if n]
+            used = [c for c, n in zip(self.categories, self._margins[0]) if n]
             return (f"both coders put every unit in {show_value(used[0])}: chance agreement "
                     "is 1, so kappa is 0/0")
         return None

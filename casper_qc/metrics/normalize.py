@@ -47,7 +47,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import jiwer
 
@@ -135,6 +135,8 @@ class Normalizer:
         transform: a ``jiwer.Compose`` mapping a string or a list of strings to lists of tokens.
         fillers: tokens that are optional on both sides (empty: every token counts).
         partial_words: whether ``th-`` / ``-cause`` match by prefix / suffix.
+        direct: the steps of ``transform`` on one string as a plain function (same tokens,
+            without jiwer's per-step dispatch), or None to call ``transform``.
     """
 
     name: str
@@ -142,15 +144,21 @@ class Normalizer:
     fillers: frozenset[str] = frozenset()
     partial_words: bool = False
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    direct: Callable[[str], list[str]] | None = field(default=None, repr=False, compare=False)
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of one text (fillers included; the alignment drops them)."""
+        if self.direct is not None and isinstance(text, str):
+            return self.direct(text)
         return self.transform(text)[0]
 
     def tokens_many(self, texts: Sequence[str]) -> list[list[str]]:
         """The tokens of each text, in one pass of the pipeline."""
         if not texts:
             return []
+        direct = self.direct
+        if direct is not None and all(isinstance(t, str) for t in texts):
+            return [direct(t) for t in texts]
         return self.transform(list(texts))
 
     def word_tokens(self, words: Sequence[str]) -> list[tuple[str, ...]]:
@@ -218,9 +226,26 @@ def _lexicon_fillers() -> frozenset[str]:
     return _single_words(DEFAULT_LEXICON.fillers)
 
 
+def _normalized_tokens(s: str) -> list[str]:
+    """The steps of the ``normalized-v1`` pipeline (:func:`_normalized`) on one string."""
+    if s.isascii():  # no typographic apostrophe to replace
+        s = _MARKUP_PATTERN.sub(" ", s).lower()
+    else:
+        s = _MARKUP_PATTERN.sub(" ", s.translate(_APOSTROPHES)).lower()
+    s = s.translate(_ASCII_PUNCTUATION) if s.isascii() else RemovePunctuation.pattern.sub(" ", s)
+    words = s.split()
+    if "-" in s and _DASHES.search(s):  # a token of hyphens only (a dash standing alone)
+        words = [w for w in words if w.strip("-")]
+    return words
+
+
+_MARKUP_PATTERN = re.compile(_MARKUP)
+_DASHES = re.compile(r"(?<!\S)-+(?!\S)")
+
+
 @lru_cache(maxsize=1)
 def _verbatim() -> Normalizer:
-    return Normalizer(VERBATIM, jiwer.Compose([SplitWords(drop_dashes=False)]))
+    return Normalizer(VERBATIM, jiwer.Compose([SplitWords(drop_dashes=False)]), direct=str.split)
 
 
 @lru_cache(maxsize=16)
@@ -239,4 +264,4 @@ def _normalized(fillers: frozenset[str]) -> Normalizer:
     else:
         digest = hashlib.sha1(" ".join(sorted(fillers)).encode()).hexdigest()[:8]
         name = f"{NORMALIZED}+fillers-{digest}"
-    return Normalizer(name, transform, fillers, partial_words=True)
+    return Normalizer(name, transform, fillers, partial_words=True, direct=_normalized_tokens)

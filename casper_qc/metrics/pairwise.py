@@ -18,7 +18,7 @@ from ._common import turns_of
 from .normalize import NORMALIZED, Normalizer, get_normalizer
 from .wer import WerCounts, count_tokens
 
-__all__ = ["PairWer", "speaker_text", "pairwise_wer"]
+__all__ = ["PairWer", "speaker_text", "speaker_texts", "pairwise_wer"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ def speaker_text(source: Annotation | Sequence[Turn], speaker: str) -> str:
         if turn.speaker == speaker:
             parts.append(" ".join(w.text for w in turn.words) if turn.words else turn.text)
     return " ".join(p for p in parts if p)
+
+
+def speaker_texts(source: Annotation | Sequence[Turn]) -> dict[str, str]:
+    """:func:`speaker_text` of every speaker of ``source``, in one pass over its turns."""
+    parts: dict[str, list[str]] = {}
+    for turn in sorted(turns_of(source), key=lambda t: (t.start, t.end)):
+        text = " ".join([w.text for w in turn.words]) if turn.words else turn.text
+        if text:
+            parts.setdefault(turn.speaker, []).append(text)
+        else:
+            parts.setdefault(turn.speaker, [])
+    return {speaker: " ".join(found) for speaker, found in parts.items()}
 
 
 def _labels(annotations: Sequence[Annotation | Sequence[Turn]]) -> list[str]:
@@ -60,7 +72,10 @@ def pairwise_wer(annotations: Sequence[Annotation | Sequence[Turn]], *,
     labels = _labels(annotations)
     speakers = sorted({t.speaker for a in annotations for t in turns_of(a)})
     # each annotation is normalized once, however many pairs it is part of
-    tokens = [norm.tokens_many([speaker_text(a, s) for s in speakers]) for a in annotations]
+    tokens = []
+    for a in annotations:
+        texts = speaker_texts(a)
+        tokens.append(norm.tokens_many([texts.get(s, "") for s in speakers]))
     out = []
     for p in range(len(annotations)):
         for q in range(p + 1, len(annotations)):

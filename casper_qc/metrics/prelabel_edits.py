@@ -14,7 +14,7 @@ order; a word that only changed turns is not an edit): the prediction's stream i
 and the annotation's the hypothesis, aligned with ``normalizer`` (default ``verbatim-v1``: any
 change of a word is an edit). ``words`` holds those counts (``words.wer`` is the word edit
 rate); on aligned word pairs, ``tag_changes`` counts per-word disfluency tags that differ
-(:func:`~casper_qc.metrics.disfluency_agreement.word_tags`). ``choice_changes`` counts matched
+(:func:`~casper_qc.metrics.streams.word_tags`). ``choice_changes`` counts matched
 turns whose region choices differ.
 
 All counts add up over tasks and annotators.
@@ -26,14 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..model import Annotation, Turn, to_ms
-from ._common import rate, turns_of
-from .disfluency_agreement import speaker_streams
+from ._common import rate
+from .alignment import side_alignment
 from .matching import match_turns
 from .normalize import VERBATIM, Normalizer, get_normalizer
-from .alignment import word_pairs
+from .prepared import Prepared, prepared
+from .streams import Stream
 from .wer import WerCounts
 
 __all__ = ["EditCounts", "prelabel_edits"]
+
+_EMPTY: Stream = ([], [], [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +112,17 @@ class EditCounts:
                 "tagged_words": self.tagged_words, "choice_changes": self.choice_changes}
 
 
-def prelabel_edits(prediction: Annotation | Sequence[Turn], annotation: Annotation | Sequence[Turn],
+def prelabel_edits(prediction: Annotation | Sequence[Turn] | Prepared,
+                   annotation: Annotation | Sequence[Turn] | Prepared,
                    *, min_iou: float = 0.2, tolerance: float = 0.0,
                    normalizer: str | Normalizer = VERBATIM) -> EditCounts:
-    """Edits that turned ``prediction`` into ``annotation`` (see the module doc)."""
+    """Edits that turned ``prediction`` into ``annotation`` (see the module doc).
+    :class:`~casper_qc.metrics.prepared.Prepared` inputs keep their streams for the next call
+    (a prediction is compared with each annotation that started from it)."""
     norm = get_normalizer(normalizer)
-    pred, ann = turns_of(prediction), turns_of(annotation)
-    pairs = match_turns(pred, ann, min_iou=min_iou, same_speaker=True)
+    prediction, annotation = prepared(prediction), prepared(annotation)
+    pred, ann = prediction.turns, annotation.turns
+    pairs = match_turns(prediction, annotation, min_iou=min_iou, same_speaker=True)
     taken_p, taken_a = {i for i, _ in pairs}, {j for _, j in pairs}
     left_p = [i for i in range(len(pred)) if i not in taken_p]
     left_a = [j for j in range(len(ann)) if j not in taken_a]
@@ -125,24 +132,31 @@ def prelabel_edits(prediction: Annotation | Sequence[Turn], annotation: Annotati
     matched_pairs = [*pairs, *relabels]
     limit = to_ms(tolerance)
     kept = shift = choices = 0
+    ms_p, ms_a = prediction.spans(), annotation.spans()
     for i, j in matched_pairs:
-        p, a = pred[i], ann[j]
-        moved_start = abs(round(p.start * 1000) - round(a.start * 1000))  # model.to_ms
-        moved_end = abs(round(p.end * 1000) - round(a.end * 1000))
+        (_, p_start, p_end), (_, a_start, a_end) = ms_p[i], ms_a[j]
+        moved_start = p_start - a_start if p_start > a_start else a_start - p_start
+        moved_end = p_end - a_end if p_end > a_end else a_end - p_end
         shift += moved_start + moved_end
-        kept += moved_start <= limit and moved_end <= limit
-        choices += p.choices != a.choices  # read-only mappings compare as dicts
+        if moved_start <= limit and moved_end <= limit:
+            kept += 1
+        if pred[i].choices != ann[j].choices:  # read-only mappings compare as dicts
+            choices += 1
     moved = len(matched_pairs) - kept
     matched = len(pairs) + len(relabels)
     words = WerCounts(normalizer=norm.name)
     tag_changes = tagged = 0
-    streams_p, streams_a = speaker_streams(pred), speaker_streams(ann)
+    streams_p, streams_a = prediction.streams(), annotation.streams()
     for speaker in sorted(set(streams_p) | set(streams_a)):
-        p_words, p_codes, _ = streams_p.get(speaker, ([], [], []))
-        a_words, a_codes, _ = streams_a.get(speaker, ([], [], []))
-        counts, aligned = word_pairs(p_words, a_words, norm)
+        p_words, p_codes, _ = streams_p.get(speaker, _EMPTY)
+        a_words, a_codes, _ = streams_a.get(speaker, _EMPTY)
+        p_side = prediction.side(speaker, norm)
+        a_side = p_side if a_words == p_words else annotation.side(speaker, norm)  # same words: same tokens
+        counts, at_p, at_a = side_alignment(p_side, a_side, norm)
         words = words + counts
-        tagged += len(aligned)
-        tag_changes += sum(p_codes[i] != a_codes[j] for i, j in aligned)
+        tagged += len(at_p)
+        for i, j in zip(at_p, at_a):
+            if p_codes[i] != a_codes[j]:
+                tag_changes += 1
     return EditCounts(len(pred), len(ann), kept, moved, len(pred) - matched, len(ann) - matched,
                       len(relabels), shift, words, tag_changes, tagged, choices)

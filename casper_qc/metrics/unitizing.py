@@ -25,22 +25,34 @@ stretches a coder left without that speaker. A coder's turns of one speaker must
 
 Counts are additive: ``a + b`` is uα of the two continua laid end to end with a segment
 boundary forced at the junction (a gap never spans two recordings). Every part needs the same
-number of coders. Observed disagreement walks two coders' partitions side by side (O(S) per
-pair of coders, one step per overlapping pair of segments), expected disagreement uses numpy
-on sorted gap lengths with prefix sums (O((U + G) log G)) - no loop over all pairs of segments.
+number of coders. A category absent from a part is, there, one gap per coder over each of the
+recordings the part is made of (:attr:`UnitizingCounts.pieces`), so ``sum()`` of many parts
+does not depend on their order. Observed disagreement walks two coders' partitions side by side
+(O(S) per pair of coders, one step per overlapping pair of segments), expected disagreement
+uses numpy on sorted gap lengths with prefix sums (O((U + G) log G)) - no loop over all pairs of
+segments.
+
+:func:`unitizing_alpha` also takes :class:`~casper_qc.metrics.prepared.Prepared` annotations:
+each keeps its partitions and the walks against the others, so the pairs of a task and the
+alpha of all its coders share them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from itertools import count
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..errors import InputError
 from ..model import Annotation, Turn, to_ms
+from ._common import turns_of
+from .prepared import Prepared
 
 __all__ = ["CategoryStats", "UnitizingCounts", "unitizing_counts", "unitizing_alpha"]
+
+_sum = np.add.reduce  # what ndarray.sum calls
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,30 +73,52 @@ def _frozen(values: Any) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class UnitizingCounts:
-    """uα statistics of ``coders`` coders over continua of total ``length`` grid points."""
+    """uα statistics of ``coders`` coders over continua of total ``length`` grid points.
+
+    ``pieces`` are the lengths of the recordings laid end to end (their sum is ``length``);
+    empty means one recording of ``length``."""
 
     coders: int
     length: int
     categories: Mapping[str, CategoryStats] = field(default_factory=dict)
+    pieces: tuple[int, ...] = ()
+    _expected: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def recordings(self) -> tuple[int, ...]:
+        """The lengths of the recordings these counts are made of (``pieces``, or ``length``)."""
+        return self.pieces or (self.length,)
 
     def observed_disagreement(self, category: str) -> float:
         m, L = self.coders, self.length
         return self.categories[category].observed / (m * (m - 1) * float(L) ** 2)
 
     def expected_disagreement(self, category: str) -> float:
+        """D_e of one category (computed once: the statistics are read-only)."""
+        found = self._expected.get(category)
+        if found is None:
+            found = self._expected[category] = self._expected_disagreement(category)
+        return found
+
+    def _expected_disagreement(self, category: str) -> float:
         stats = self.categories[category]
         m, L = self.coders, float(self.length)
         lengths = stats.units.astype(float)
         if not len(lengths):
             return 0.0
-        cubic = float((2 * lengths ** 3 - 3 * lengths ** 2 + lengths).sum())
+        # (ndarray methods and np.add.reduce: what np.sum and friends call, without their
+        # Python-level wrappers, which cost more than the work on a task's few dozen lengths)
+        squares, less = lengths ** 2, lengths - 1.0  # each used twice below
+        cubic = float(_sum(2 * lengths ** 3 - 3 * squares + lengths))
         within = (len(lengths) - 1) / 3.0 * cubic
-        gaps = np.sort(stats.gaps.astype(float))
-        first = np.searchsorted(gaps, lengths, side="left")  # gaps long enough to hold the unit
-        suffix = np.concatenate([np.cumsum(gaps[::-1])[::-1], [0.0]])
-        fits = suffix[first] - (len(gaps) - first) * (lengths - 1.0)
-        placed = float((lengths ** 2 * fits).sum())
-        denominator = m * L * (m * L - 1.0) - float((lengths * (lengths - 1.0)).sum())
+        gaps = stats.gaps.astype(float)
+        gaps.sort()
+        first = gaps.searchsorted(lengths, side="left")  # gaps long enough to hold the unit
+        suffix = np.zeros(len(gaps) + 1)
+        suffix[:-1] = gaps[::-1].cumsum()[::-1]
+        fits = suffix[first] - (len(gaps) - first) * less
+        placed = float(_sum(squares * fits))
+        denominator = m * L * (m * L - 1.0) - float(_sum(lengths * less))
         return 2.0 / L * (within + placed) / denominator
 
     def category_alpha(self, category: str) -> float | None:
@@ -114,13 +148,15 @@ class UnitizingCounts:
         for name in sorted(set(self.categories) | set(other.categories)):
             parts = []
             for side in (self, other):
-                # A category absent from one side is, there, one gap per coder.
+                # A category absent from one side is, there, one gap per coder over each of
+                # its recordings: a gap never spans two recordings.
                 parts.append(side.categories.get(name) or CategoryStats(
-                    0, _frozen([]), _frozen([side.length] * side.coders if side.length else [])))
+                    0, _frozen([]), _frozen([n for n in side.recordings if n for _ in range(side.coders)])))
             merged[name] = CategoryStats(parts[0].observed + parts[1].observed,
                                          _frozen(np.concatenate([p.units for p in parts])),
                                          _frozen(np.concatenate([p.gaps for p in parts])))
-        return UnitizingCounts(self.coders, self.length + other.length, merged)
+        return UnitizingCounts(self.coders, self.length + other.length, merged,
+                               self.recordings + other.recordings)
 
     def __radd__(self, other: Any) -> "UnitizingCounts":
         if other == 0:
@@ -173,6 +209,89 @@ def _pair_observed(a: list[tuple[int, int, bool]], b: list[tuple[int, int, bool]
     return total
 
 
+_SERIALS = count()
+
+
+class _Partition(NamedTuple):
+    """One coder's partition of the continuum for one category, or the overlap that forbids it."""
+
+    problem: str | None
+    segments: list[tuple[int, int, bool]]
+    units: list[int]
+    gaps: list[int]
+
+
+class _Coder:
+    """One coder's units on ``[begin, end)`` by category, with the partitions and the walks
+    against other coders kept as they are computed. ``outside`` is the first unit outside the
+    continuum (the coder cannot be used then)."""
+
+    __slots__ = ("serial", "begin", "end", "spans", "outside", "_partitions", "_walks")
+
+    def __init__(self, units: Iterable[tuple[int, int, str]], begin: int, end: int) -> None:
+        self.serial = next(_SERIALS)  # names this coder in other coders' walks (never reused)
+        self.begin, self.end = begin, end
+        self.spans: dict[str, list[tuple[int, int]]] = {}
+        self.outside: str | None = None
+        self._partitions: dict[str, _Partition] = {}
+        self._walks: dict[tuple[int, str], int] = {}
+        for start, stop, category in units:
+            if not begin <= start < stop <= end:
+                self.outside = (f"unit {category!r} [{start}, {stop}) is empty or outside the "
+                                f"continuum [{begin}, {end})")
+                return
+            self.spans.setdefault(str(category), []).append((int(start), int(stop)))
+
+    def partition(self, name: str) -> _Partition:
+        found = self._partitions.get(name)
+        if found is None:
+            spans = sorted(self.spans.get(name, ()))
+            problem = None
+            for k in range(1, len(spans)):
+                if spans[k][0] < spans[k - 1][1]:
+                    problem = (f"units of {name!r} overlap: [{spans[k - 1][0]}, {spans[k - 1][1]}) and "
+                               f"[{spans[k][0]}, {spans[k][1]})")
+                    break
+            segments = _segments(spans, self.begin, self.end)
+            found = self._partitions[name] = _Partition(
+                problem, segments, [stop - start for start, stop in spans],
+                [stop - start for start, stop, unit in segments if not unit])
+        return found
+
+    def observed(self, other: "_Coder", name: str) -> int:
+        """delta2 summed over this coder's and ``other``'s overlapping segments of ``name``."""
+        key = (other.serial, name)
+        found = self._walks.get(key)
+        if found is None:
+            found = self._walks[key] = _pair_observed(self.partition(name).segments,
+                                                      other.partition(name).segments)
+        return found
+
+
+def _counts(coders: Sequence[_Coder], begin: int, end: int, categories: Iterable[str]) -> UnitizingCounts:
+    """uα statistics of coders on ``[begin, end)`` (errors name the coder, counted from 1)."""
+    for c, coder in enumerate(coders, 1):
+        if coder.outside is not None:
+            raise InputError(f"coder {c}: {coder.outside}")
+    names = set(categories)
+    for coder in coders:
+        names.update(coder.spans)
+    m = len(coders)
+    stats: dict[str, CategoryStats] = {}
+    for name in sorted(names):
+        unit_lengths: list[int] = []
+        gap_lengths: list[int] = []
+        for c, coder in enumerate(coders, 1):
+            part = coder.partition(name)
+            if part.problem is not None:
+                raise InputError(f"coder {c}: {part.problem}")
+            unit_lengths += part.units
+            gap_lengths += part.gaps
+        observed = 2 * sum(coders[i].observed(coders[j], name) for i in range(m) for j in range(i + 1, m))
+        stats[name] = CategoryStats(observed, _frozen(unit_lengths), _frozen(gap_lengths))
+    return UnitizingCounts(m, end - begin, stats)
+
+
 def unitizing_counts(units_by_coder: Sequence[Iterable[tuple[int, int, str]]], begin: int,
                      end: int, *, categories: Iterable[str] = ()) -> UnitizingCounts:
     """uα statistics of integer segmentations: per coder, ``(start, stop, category)`` units
@@ -184,41 +303,17 @@ def unitizing_counts(units_by_coder: Sequence[Iterable[tuple[int, int, str]]], b
     """
     if end <= begin:
         raise InputError(f"the continuum [{begin}, {end}) is empty")
-    per_coder: list[dict[str, list[tuple[int, int]]]] = []
-    names = set(categories)
-    for c, units in enumerate(units_by_coder, 1):
-        mine: dict[str, list[tuple[int, int]]] = {}
-        for start, stop, category in units:
-            if not begin <= start < stop <= end:
-                raise InputError(f"coder {c}: unit {category!r} [{start}, {stop}) is empty or "
-                                 f"outside the continuum [{begin}, {end})")
-            mine.setdefault(str(category), []).append((int(start), int(stop)))
-        per_coder.append(mine)
-        names.update(mine)
-    m = len(per_coder)
-    stats: dict[str, CategoryStats] = {}
-    for name in sorted(names):
-        partitions = []
-        unit_lengths: list[int] = []
-        gap_lengths: list[int] = []
-        for c, mine in enumerate(per_coder, 1):
-            spans = sorted(mine.get(name, ()))
-            for k in range(1, len(spans)):
-                if spans[k][0] < spans[k - 1][1]:
-                    raise InputError(f"coder {c}: units of {name!r} overlap: "
-                                     f"[{spans[k - 1][0]}, {spans[k - 1][1]}) and "
-                                     f"[{spans[k][0]}, {spans[k][1]})")
-            segments = _segments(spans, begin, end)
-            partitions.append(segments)
-            unit_lengths += [stop - start for start, stop in spans]
-            gap_lengths += [stop - start for start, stop, unit in segments if not unit]
-        observed = 2 * sum(_pair_observed(partitions[i], partitions[j])
-                           for i in range(m) for j in range(i + 1, m))
-        stats[name] = CategoryStats(observed, _frozen(unit_lengths), _frozen(gap_lengths))
-    return UnitizingCounts(m, end - begin, stats)
+    return _counts([_Coder(units, begin, end) for units in units_by_coder], begin, end, categories)
 
 
-def unitizing_alpha(annotations: Sequence[Annotation | Sequence[Turn]], duration: float, *,
+def _coder(annotation: Annotation | Sequence[Turn] | Prepared, length: int) -> _Coder:
+    """An annotation's turns as a coder of ``[0, length)`` ms (kept by a prepared annotation)."""
+    if isinstance(annotation, Prepared):
+        return annotation.memo(("unitizing coder", length), lambda: _coder(annotation.turns, length))
+    return _Coder([(to_ms(t.start), to_ms(t.end), t.speaker) for t in turns_of(annotation)], 0, length)
+
+
+def unitizing_alpha(annotations: Sequence[Annotation | Sequence[Turn] | Prepared], duration: float, *,
                     speakers: Iterable[str] = ()) -> UnitizingCounts:
     """uα of several annotators' turns over ``[0, duration)`` seconds, on the millisecond grid.
 
@@ -231,12 +326,10 @@ def unitizing_alpha(annotations: Sequence[Annotation | Sequence[Turn]], duration
     if len(annotations) < 2:
         raise InputError(f"unitizing alpha needs at least two annotations, got {len(annotations)}")
     length = to_ms(duration)
-    coders = []
-    for annotation in annotations:
-        turns = annotation.turns if isinstance(annotation, Annotation) else tuple(annotation)
-        coders.append([(to_ms(t.start), to_ms(t.end), t.speaker) for t in turns])
     try:
-        return unitizing_counts(coders, 0, length, categories=speakers)
+        if length <= 0:
+            raise InputError(f"the continuum [0, {length}) is empty")
+        return _counts([_coder(a, length) for a in annotations], 0, length, speakers)
     except InputError as err:
         raise _located(err, annotations) from None
 
@@ -247,6 +340,8 @@ def _located(err: InputError, annotations: Sequence[Any]) -> InputError:
     if text.startswith("coder ") and ":" in text:
         number, rest = text[len("coder "):].split(":", 1)
         annotation = annotations[int(number) - 1]
+        if isinstance(annotation, Prepared):
+            annotation = annotation.source
         label = annotation.label if isinstance(annotation, Annotation) else f"annotation {number}"
         return InputError(f"{rest.strip()} (times in ms)", where=label)
     return err

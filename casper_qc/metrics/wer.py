@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import InputError
-from .editops import counted, opcodes, tally
+from .editops import counted, edit_counts, tally
 from .normalize import NORMALIZED, Normalizer, get_normalizer
 
-__all__ = ["WerCounts", "CerCounts", "wer_counts", "count_tokens", "cer_counts"]
+__all__ = ["WerCounts", "CerCounts", "wer_counts", "count_tokens", "count_counted", "cer_counts"]
 
 
 def _rate(numerator: float, denominator: float) -> float | None:
@@ -181,9 +181,20 @@ def count_tokens(refs: Sequence[list[str]], hyps: Sequence[list[str]],
         if r == hy:  # the common case between annotators: no alignment needed
             h += len(r)
             continue
-        ds, dd, di, dh = tally(opcodes(r, hy, normalizer.partial_words))
+        ds, dd, di, dh = edit_counts(r, hy, normalizer.partial_words)
         s, d, ins, h = s + ds, d + dd, ins + di, h + dh
     return WerCounts(s, d, ins, h, normalizer.name, len(refs), opt_r, opt_h)
+
+
+def count_counted(ref: list[str], hyp: list[str], normalizer: Normalizer, *, optional_ref: int = 0,
+                  optional_hyp: int = 0) -> WerCounts:
+    """:func:`count_tokens` of one utterance pair whose tokens are already the counted ones
+    (``editops.counted``: fillers taken out), with the number of optional tokens each side had;
+    for callers that compare one text with several others and keep its counted tokens."""
+    if ref == hyp:
+        return WerCounts(0, 0, 0, len(ref), normalizer.name, 1, optional_ref, optional_hyp)
+    s, d, ins, h = edit_counts(ref, hyp, normalizer.partial_words)
+    return WerCounts(s, d, ins, h, normalizer.name, 1, optional_ref, optional_hyp)
 
 
 def cer_counts(ref: str | Sequence[str], hyp: str | Sequence[str],

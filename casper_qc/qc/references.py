@@ -43,9 +43,9 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError, FormatError, InputError
 from ..formats.labelconfig import LabelConfig
-from ..metrics.pairwise import speaker_text
+from ..metrics.pairwise import speaker_texts
 from ..model import Annotation, Conversation, Task
-from .source import Omission
+from .source import Omission, gc_paused
 
 __all__ = ["Reference", "ReferenceSet", "load_references", "ground_truth_reference", "SPEAKER_MAP"]
 
@@ -155,10 +155,11 @@ class ReferenceSet:
             turns = [t if names[t.speaker] == t.speaker else replace(t, speaker=names[t.speaker])
                      for t in entry.annotation.turns if names.get(t.speaker) is not None]
             annotation = Annotation(task_id=task.id, turns=turns, origin="reference", annotator=f"reference:{entry.kind}")
-            texts = {n: speaker_text(annotation, n) for n in sorted(set(targets))}
-            if not texts:
+            spoken = speaker_texts(annotation)
+            timed = {n: spoken.get(n, "") for n in sorted(set(targets))}
+            if not timed:
                 return None, notes
-            return Reference(entry.kind, source, texts, annotation), notes
+            return Reference(entry.kind, source, timed, annotation), notes
         texts: dict[str, str] = {}
         for (channel, speaker), text in sorted(entry.texts.items(), key=lambda kv: str(kv[0])):
             target = mapped(speaker, channel)
@@ -185,8 +186,9 @@ def ground_truth_reference(task: Task) -> Reference | None:
     chosen = max(marked, key=lambda a: (a.updated_at.timestamp() if a.updated_at else 0.0,
                                         a.id if isinstance(a.id, int) else 0))
     speakers = sorted({t.speaker for t in chosen.turns} | {s.id for s in task.conversation.speakers})
+    spoken = speaker_texts(chosen)
     return Reference("ground_truth", f"annotation {chosen.id} ({chosen.label})",
-                     {s: speaker_text(chosen, s) for s in speakers}, chosen, chosen.id)
+                     {s: spoken.get(s, "") for s in speakers}, chosen, chosen.id)
 
 
 def _add(entries: dict[str, _Entry], name: str, kind: str, source: str, **parts: Any) -> _Entry:
@@ -207,45 +209,51 @@ def load_references(directory: str | os.PathLike[str]) -> ReferenceSet:
     Raises:
         InputError: the directory does not exist, or a file cannot be read (naming it).
     """
-    from ..formats.jsonl import read_supervisions
-    from ..formats.plaintext import parse_name, read_plaintext
-    from ..formats.stm import read_stm
-    from ..formats.textgrid import read_textgrid
-
     root = Path(directory)
     if not root.is_dir():
         raise InputError("references directory not found" if not root.exists() else "is not a directory",
                          where=str(root))
     refs = ReferenceSet(directory=str(root))
-    for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        lower = path.name.lower()
-        if lower == SPEAKER_MAP:
-            refs.speaker_map, refs.conversation_maps = _read_speaker_map(path)
-        elif lower.endswith(".textgrid"):
-            conversation, annotation = read_textgrid(path, conversation_id=path.stem)
-            _add(refs.entries, path.stem, "textgrid", str(path), conversation=conversation, annotation=annotation)
-        elif lower.endswith(".stm"):
-            for conversation, annotation in read_stm(path):
-                _add(refs.entries, conversation.id, "stm", str(path), conversation=conversation, annotation=annotation)
-        elif lower.endswith((".jsonl", ".jsonl.gz")):
-            found: dict[str, tuple[Conversation, Annotation]] = {}
-            for conversation, annotation in read_supervisions(path):
-                if conversation.id in found:
-                    raise FormatError(f"holds several annotations of recording {conversation.id!r}; a reference "
-                                      "file holds one per recording", where=str(path))
-                found[conversation.id] = (conversation, annotation)
-            for name, (conversation, annotation) in found.items():
-                _add(refs.entries, name, "jsonl", str(path), conversation=conversation, annotation=annotation)
-        elif lower.endswith(".txt"):
-            name = parse_name(path)
-            entry = _add(refs.entries, name.conversation, "text", str(path))
-            key = (name.channel, name.speaker)
-            entry.texts[key] = read_plaintext(path)
-        else:
-            refs.ignored.append(path.name)
+    with gc_paused():  # a directory of references is a bulk read too
+        for path in sorted(root.iterdir()):
+            _read_reference(refs, path)
     return refs
+
+
+def _read_reference(refs: ReferenceSet, path: Path) -> None:
+    """Add the reference file ``path`` to ``refs`` (see :func:`load_references`)."""
+    from ..formats.jsonl import read_supervisions
+    from ..formats.plaintext import parse_name, read_plaintext
+    from ..formats.stm import read_stm
+    from ..formats.textgrid import read_textgrid
+
+    if path.name.startswith(".") or not path.is_file():
+        return
+    lower = path.name.lower()
+    if lower == SPEAKER_MAP:
+        refs.speaker_map, refs.conversation_maps = _read_speaker_map(path)
+    elif lower.endswith(".textgrid"):
+        conversation, annotation = read_textgrid(path, conversation_id=path.stem)
+        _add(refs.entries, path.stem, "textgrid", str(path), conversation=conversation, annotation=annotation)
+    elif lower.endswith(".stm"):
+        for conversation, annotation in read_stm(path):
+            _add(refs.entries, conversation.id, "stm", str(path), conversation=conversation, annotation=annotation)
+    elif lower.endswith((".jsonl", ".jsonl.gz")):
+        found: dict[str, tuple[Conversation, Annotation]] = {}
+        for conversation, annotation in read_supervisions(path):
+            if conversation.id in found:
+                raise FormatError(f"holds several annotations of recording {conversation.id!r}; a reference "
+                                  "file holds one per recording", where=str(path))
+            found[conversation.id] = (conversation, annotation)
+        for name, (conversation, annotation) in found.items():
+            _add(refs.entries, name, "jsonl", str(path), conversation=conversation, annotation=annotation)
+    elif lower.endswith(".txt"):
+        name = parse_name(path)
+        entry = _add(refs.entries, name.conversation, "text", str(path))
+        key = (name.channel, name.speaker)
+        entry.texts[key] = read_plaintext(path)
+    else:
+        refs.ignored.append(path.name)
 
 
 def _read_speaker_map(path: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:

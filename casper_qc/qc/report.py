@@ -64,12 +64,23 @@ class QCReport:
         self.tasks = {}
         self._cells = {}
         parts: dict[AggKey, dict[Hashable, Any]] = {}
+        # a pair's cells go to several aggregates (project, the pair, both annotators): summed
+        # per such group first, then into each aggregate once (integer counts: same sums)
+        shared: dict[tuple[AggKey, ...], Counter] = {}
         for tq in results:
             self.tasks[tq.task_id] = tq
             for key, cells in tq.tallies.items():
-                tally.add_into(self._cells.setdefault(key, Counter()), cells)
+                tally.add_into(self._aggregate(key), cells)
+            for keys, cells in tq.shared:
+                group = shared.get(keys)
+                if group is None:
+                    group = shared[keys] = Counter()
+                tally.add_into(group, cells)
             for pool, found in tq.parts.items():
                 parts.setdefault(pool, {}).update(found)
+        for keys, cells in shared.items():
+            for key in keys:
+                tally.add_into(self._aggregate(key), cells)
         self._pools = {key: UnitizingPool().build(found) for key, found in parts.items()}
         self._task_json = {}
         self._touch()
@@ -116,15 +127,22 @@ class QCReport:
     def _replace_cells(self, old: TaskQC | None, new: TaskQC | None) -> None:
         """Subtract a task's old count cells from the aggregates and add its new ones."""
         if old is not None:
-            for key, cells in old.tallies.items():
+            for key, cells in old.contributions():
                 total = self._cells.get(key)
                 if total is not None:
                     tally.subtract_from(total, cells)
                     if not any(v for v in total.values()):
                         del self._cells[key]
         if new is not None:
-            for key, cells in new.tallies.items():
-                tally.add_into(self._cells.setdefault(key, Counter()), cells)
+            for key, cells in new.contributions():
+                tally.add_into(self._aggregate(key), cells)
+
+    def _aggregate(self, key: AggKey) -> Counter:
+        """The summed cells of one aggregate (created empty on first use)."""
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = Counter()
+        return cells
 
     def _touch(self) -> None:
         self.version += 1

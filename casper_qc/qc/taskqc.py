@@ -30,8 +30,10 @@ alpha, then the earliest annotation id; else the only one.
 Flags (:class:`Flag`) say why a task needs review, against :class:`~casper_qc.qc.settings.Thresholds`.
 
 Each :class:`TaskQC` also carries its *contributions* to the report's aggregates (``tallies``:
-per aggregate key a ``Counter`` of count cells, :mod:`casper_qc.qc.tally`; ``parts``: unitizing
-counts per pool) so the report can add or remove the task in time independent of the project size.
+per aggregate key a ``Counter`` of count cells, :mod:`casper_qc.qc.tally`; ``shared``: each
+pair's cells with the aggregates they go to; ``parts``: unitizing counts per pool; all of them
+through :meth:`TaskQC.contributions`) so the report can add or remove the task in time
+independent of the project size.
 Aggregate keys: ``("project",)``, ``("annotator", name)``, ``("pair", name_a, name_b)`` with
 ``name_a <= name_b``, ``("speaker", id)``.
 """
@@ -40,20 +42,21 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable, Iterator, Sequence
 
 from ..errors import InputError
 from ..formats.labelconfig import LabelConfig
 from ..metrics.boundaries import BoundaryCounts, boundary_counts
 from ..metrics.choices import choice_agreement
 from ..metrics.disfluency_agreement import disfluency_agreement
+from ..metrics.editops import counted
 from ..metrics.frames import SILENCE, frame_kappa
 from ..metrics.kappa import KappaCounts
 from ..metrics.normalize import get_normalizer
-from ..metrics.pairwise import speaker_text
 from ..metrics.prelabel_edits import EditCounts, prelabel_edits
+from ..metrics.prepared import Prepared
 from ..metrics.unitizing import UnitizingCounts, unitizing_alpha
-from ..metrics.wer import WerCounts, wer_counts
+from ..metrics.wer import WerCounts, count_counted
 from ..model import Annotation, Task
 from ..validate import check_annotation
 from . import tally
@@ -148,6 +151,7 @@ class TaskQC:
     normalizer: str
     collar: float
     tallies: dict[AggKey, Counter] = field(default_factory=dict)
+    shared: list[tuple[tuple[AggKey, ...], Counter]] = field(default_factory=list)
     parts: dict[AggKey, dict[Hashable, UnitizingCounts]] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     speakers: tuple[str, ...] = ()
@@ -159,6 +163,14 @@ class TaskQC:
     @property
     def task_id(self) -> Any:
         return self.task.id
+
+    def contributions(self) -> Iterator[tuple[AggKey, Counter]]:
+        """Every (aggregate key, count cells) this task adds: its own cells per aggregate, then
+        each pair's cells once for each aggregate the pair belongs to."""
+        yield from self.tallies.items()
+        for keys, cells in self.shared:
+            for key in keys:
+                yield key, cells
 
 
 # --------------------------------------------------------------------------- helpers
@@ -223,6 +235,10 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
     from it when the recording's duration is unchanged, so a webhook that adds or changes one
     annotation computes only what that annotation takes part in.
 
+    Each annotation (and prediction, and the reference's turns) is wrapped once in a
+    :class:`~casper_qc.metrics.prepared.Prepared`, so its word streams, texts, tokens, turn
+    times and partitions are computed once for all the task's figures.
+
     Never raises for bad annotations: problems become omissions and flags.
     """
     from .references import ground_truth_reference
@@ -252,9 +268,8 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
         if qc.problems:
             omissions.append(Omission("figure", f"unitizing alpha and exports skip it: {qc.problems[0]}",
                                       task=task.id, annotation=qc.annotation.id))
-    texts: list[dict[str, str]] = []
-    for a in annotations:
-        texts.append({s: speaker_text(a, s) for s in speakers})
+    # each annotation's streams, texts and tokens are computed once for all its figures
+    preps = [Prepared(a) for a in annotations]
 
     # ---- pairs
     pairs: list[PairQC] = []
@@ -271,22 +286,23 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
             pair = PairQC(i, j)
             if not (qcs[i].problems or qcs[j].problems):
                 try:
-                    pair.unitizing = unitizing_alpha([a, b], duration, speakers=speakers)
+                    pair.unitizing = unitizing_alpha([preps[i], preps[j]], duration, speakers=speakers)
                 except InputError as err:
                     pair.notes.append(Omission("figure", f"unitizing alpha of {a.label} and {b.label}: {err}",
                                                task=task.id))
-            pair.frame = frame_kappa(a, b, step=options.frame_step, duration=duration)
-            pair.boundary = boundary_counts(a, b, collar=options.collar)
+            pair.frame = frame_kappa(preps[i], preps[j], step=options.frame_step, duration=duration)
+            pair.boundary = boundary_counts(preps[i], preps[j], collar=options.collar)
             for s in speakers:
-                pair.wer[s] = wer_counts(texts[i][s], texts[j][s], norm)
+                (ref, opt_ref), (hyp, opt_hyp) = preps[i].counted(s, norm), preps[j].counted(s, norm)
+                pair.wer[s] = count_counted(ref, hyp, norm, optional_ref=opt_ref, optional_hyp=opt_hyp)
             if config.transcript_name is not None:
-                pair.disfluency = disfluency_agreement(a, b)
+                pair.disfluency = disfluency_agreement(preps[i], preps[j])
             pair.summarize(norm.name)
             omissions.extend(pair.notes)
             pairs.append(pair)
 
     unitizing: UnitizingCounts | None = None
-    clean = [a for a, qc in zip(annotations, qcs) if not qc.problems]
+    clean = [prep for prep, qc in zip(preps, qcs) if not qc.problems]
     if len(clean) >= 2:
         if len(clean) == 2 and len(pairs) == 1 and pairs[0].unitizing is not None:
             unitizing = pairs[0].unitizing
@@ -299,11 +315,13 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
     choices: dict[str, Any] = {}
     if len(annotations) >= 2:
         for spec in config.region_choices:
-            choices[spec.name] = choice_agreement(annotations, spec.name, min_iou=options.min_iou)
+            choices[spec.name] = choice_agreement(preps, spec.name, min_iou=options.min_iou)
 
     # ---- reference
     same_reference = previous is not None and previous.reference == reference
     if reference is not None:
+        reference_tokens: dict[str, tuple[list[str], int]] = {}
+        reference_turns: Prepared | None = None
         for index, qc in enumerate(qcs):
             if reference.annotation_id is not None and qc.annotation.id == reference.annotation_id:
                 continue  # the ground truth is not scored against itself
@@ -311,12 +329,22 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
             if before is not None and before.reference_wer is not None:
                 qc.reference_wer, qc.reference_boundary = before.reference_wer, before.reference_boundary
                 continue
-            mine = texts[index]
-            qc.reference_wer = {s: wer_counts(text, mine[s] if s in mine else speaker_text(qc.annotation, s), norm)
-                                for s, text in reference.texts.items()}
+            if not reference_tokens:
+                for s, text in reference.texts.items():
+                    tokens = norm.tokens(text)
+                    kept = counted(tokens, norm.fillers)
+                    reference_tokens[s] = (kept, len(tokens) - len(kept))
+            qc.reference_wer = {}
+            for s, (ref, opt_ref) in reference_tokens.items():
+                hyp, opt_hyp = preps[index].counted(s, norm)
+                qc.reference_wer[s] = count_counted(ref, hyp, norm, optional_ref=opt_ref, optional_hyp=opt_hyp)
             if reference.annotation is not None:
+                if reference_turns is None:
+                    reference_turns = Prepared(reference.annotation)
                 scored = [t for t in qc.annotation.turns if t.speaker in reference.texts]
-                qc.reference_boundary = boundary_counts(reference.annotation, scored, collar=options.collar)
+                # every turn scored (the usual case): the prepared annotation's boundaries serve
+                mine = preps[index] if len(scored) == len(qc.annotation.turns) else scored
+                qc.reference_boundary = boundary_counts(reference_turns, mine, collar=options.collar)
     else:
         omissions.append(Omission("reference", "no reference (no file for it, no ground-truth annotation): "
                                   "no WER against a reference", task=task.id))
@@ -324,7 +352,8 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
     # ---- pre-label edits
     by_id = {p.id: p for p in task.predictions}
     latest = _latest_prediction(task)
-    for qc in qcs:
+    shown: dict[int, Prepared] = {}  # per prediction (by identity), prepared once for all annotations
+    for index, qc in enumerate(qcs):
         parent = entry.parents.get(qc.annotation.id)
         prediction = by_id.get(parent) if parent is not None else latest
         if prediction is not None:
@@ -333,7 +362,9 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
             if before is not None and before.prediction is prediction and before.prelabel is not None:
                 qc.prelabel = before.prelabel
             else:
-                qc.prelabel = prelabel_edits(prediction, qc.annotation)
+                if id(prediction) not in shown:
+                    shown[id(prediction)] = Prepared(prediction)
+                qc.prelabel = prelabel_edits(shown[id(prediction)], preps[index])
 
     result = TaskQC(task, duration, qcs, pairs, unitizing, choices, reference, [], None, omissions,
                     norm.name, options.collar, speakers=tuple(speakers))
@@ -351,19 +382,28 @@ def compute_task(entry: TaskInput, config: LabelConfig, options: QCOptions, *,
 
 
 def task_figures(tq: TaskQC) -> dict[str, Any]:
-    """The task's agreement figures, its pairs pooled (from the task's own count cells: the
-    same sums the aggregates hold)."""
-    cells = tq.tallies.get(("project",), Counter())
-    words = _sum([tally.get_wer(cells, ("pwer", s), tq.normalizer) for s in tq.speakers], None)
+    """The task's agreement figures, its pairs pooled (their counts summed: the same sums the
+    aggregates hold)."""
     pooled = bool(tq.pairs)
+    words = _sum([p.wer[s] for s in tq.speakers for p in tq.pairs], WerCounts(normalizer=tq.normalizer))
+    boundaries = _sum([p.boundary for p in tq.pairs], BoundaryCounts(collar=tq.collar))
+    frames = [p.frame for p in tq.pairs if p.frame is not None]
+    tags = [p.disfluency.kappa for p in tq.pairs if p.disfluency is not None]
     return {
         "unitizing_alpha": tq.unitizing.alpha if tq.unitizing is not None else None,
-        "frame_kappa": tally.get_kappa(cells, ("frame",)).kappa if pooled else None,
-        "boundary_f1": tally.get_boundary(cells, ("pbound",), tq.collar).f1 if pooled else None,
-        "pairwise_wer": tally.symmetric_wer(words) if pooled and words is not None else None,
-        "disfluency_kappa": tally.get_kappa(cells, ("tags",)).kappa if pooled else None,
+        "frame_kappa": _pooled_kappa(frames) if pooled else None,
+        "boundary_f1": boundaries.f1 if pooled else None,
+        "pairwise_wer": tally.symmetric_wer(words) if pooled and tq.speakers else None,
+        "disfluency_kappa": _pooled_kappa(tags) if pooled else None,
         "choices": {name: c.value for name, c in tq.choices.items()},
     }
+
+
+def _pooled_kappa(parts: Sequence[KappaCounts]) -> float | None:
+    """Kappa of the summed confusion matrices (None without any: no unit)."""
+    if len(parts) == 1:
+        return parts[0].kappa
+    return sum(parts[1:], parts[0]).kappa if parts else None
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -467,12 +507,16 @@ def _flags(tq: TaskQC, limits: Thresholds) -> list[Flag]:
 
 
 def _contributions(tq: TaskQC, speakers: Sequence[str]) -> None:
-    """Fill ``tq.tallies`` and ``tq.parts`` (see the module docstring)."""
+    """Fill ``tq.tallies``, ``tq.shared`` and ``tq.parts`` (see the module docstring)."""
     tallies: dict[AggKey, Counter] = {}
+    shared: list[tuple[tuple[AggKey, ...], Counter]] = []
     parts: dict[AggKey, dict[Hashable, UnitizingCounts]] = {}
 
     def cells(key: AggKey) -> Counter:
-        return tallies.setdefault(key, Counter())
+        found = tallies.get(key)
+        if found is None:
+            found = tallies[key] = Counter()
+        return found
 
     names = [qc.annotation.label for qc in tq.annotations]
     project = cells(("project",))
@@ -509,10 +553,10 @@ def _contributions(tq: TaskQC, speakers: Sequence[str]) -> None:
                 _put_edits(target, qc.prelabel)
     for pair in tq.pairs:
         a, b = sorted((names[pair.a], names[pair.b]))
-        groups = [project, cells(("pair", a, b)), cells(("annotator", names[pair.a]))]
+        groups: tuple[AggKey, ...] = (("project",), ("pair", a, b), ("annotator", names[pair.a]))
         if names[pair.b] != names[pair.a]:
-            groups.append(cells(("annotator", names[pair.b])))
-        mine: Counter = Counter()
+            groups += (("annotator", names[pair.b]),)
+        mine: Counter = Counter()  # integer counts only (the report sums them in any order)
         mine[("n", "pairs")] += 1
         if pair.frame is not None:
             tally.put_kappa(mine, ("frame",), pair.frame)
@@ -522,8 +566,7 @@ def _contributions(tq: TaskQC, speakers: Sequence[str]) -> None:
             tally.put_wer(mine, ("pwer", s), pair.wer[s])
         if pair.disfluency is not None:
             tally.put_kappa(mine, ("tags",), pair.disfluency.kappa)
-        for target in groups:
-            target.update(mine)
+        shared.append((groups, mine))
         for s in speakers:
             speaker = cells(("speaker", s))
             tally.put_wer(speaker, ("pwer", s), pair.wer[s])
@@ -541,6 +584,7 @@ def _contributions(tq: TaskQC, speakers: Sequence[str]) -> None:
     for s in speakers:
         cells(("speaker", s))[("n", "tasks")] += 1
     tq.tallies = tallies
+    tq.shared = shared
     tq.parts = parts
 
 

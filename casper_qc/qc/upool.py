@@ -3,8 +3,8 @@
 A :class:`UnitizingPool` holds parts (each a :class:`~casper_qc.metrics.unitizing.UnitizingCounts`
 of the same number of coders, e.g. one pair of annotators on one task) under keys, and answers
 exactly what ``sum(parts)`` of those counts would answer (``alpha``, ``category_alpha``): the
-parts laid end to end, a category absent from a part being one gap per coder over it (the rule of
-``UnitizingCounts.__add__``).
+parts laid end to end, a category absent from a part being one gap per coder over each recording
+of it (the rule of ``UnitizingCounts.__add__``; a gap never spans two recordings).
 
 Why not just ``sum``: the expected disagreement of a category pairs *every* unit with *every*
 gap of the whole pool (``sum_u l_u^2 sum_{gaps x >= l_u} (x - l_u + 1)``), so summing thousands of
@@ -134,6 +134,11 @@ def _delete(array: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.delete(array, at)
 
 
+def _absent(part: UnitizingCounts, coders: int) -> np.ndarray:
+    """The gaps of a category the part does not have: one per coder over each recording."""
+    return np.repeat(np.asarray([float(n) for n in part.recordings if n]), coders)
+
+
 class UnitizingPool:
     """Pooled unitizing alpha of parts with ``coders`` coders each (module docstring)."""
 
@@ -151,9 +156,8 @@ class UnitizingPool:
 
     def _contribution(self, part: UnitizingCounts, name: str) -> tuple[np.ndarray, np.ndarray, float]:
         stats = part.categories.get(name)
-        if stats is None:  # an absent category: one gap per coder over the whole part
-            gaps = np.full(self.coders if part.length else 0, float(part.length))
-            return np.zeros(0), gaps, 0.0
+        if stats is None:  # an absent category: one gap per coder over each recording of the part
+            return np.zeros(0), _absent(part, self.coders), 0.0
         return (np.asarray(stats.units, dtype=np.float64), np.asarray(stats.gaps, dtype=np.float64),
                 float(stats.observed))
 
@@ -168,12 +172,24 @@ class UnitizingPool:
         self._parts = dict(parts)
         self.length = sum(p.length for p in self._parts.values())
         names = sorted({c for p in self._parts.values() for c in p.categories})
+        # one pass over the parts for all categories (each part is read once, not per category)
+        units: dict[str, list[np.ndarray]] = {name: [np.zeros(0)] for name in names}
+        gaps: dict[str, list[np.ndarray]] = {name: [np.zeros(0)] for name in names}
+        observed = dict.fromkeys(names, 0.0)
+        for part in self._parts.values():
+            found = part.categories
+            for name in names:
+                stats = found.get(name)
+                if stats is None:  # an absent category: one gap per coder over each recording
+                    gaps[name].append(_absent(part, self.coders))
+                    continue
+                units[name].append(stats.units)
+                gaps[name].append(stats.gaps)
+                observed[name] += float(stats.observed)
         self._categories = {}
         for name in names:
-            pieces = [self._contribution(p, name) for p in self._parts.values()]
-            category = _Category(observed=float(sum(o for _, _, o in pieces)),
-                                 units=_sorted(np.concatenate([u for u, _, _ in pieces] or [np.zeros(0)])),
-                                 gaps=_sorted(np.concatenate([g for _, g, _ in pieces] or [np.zeros(0)])))
+            category = _Category(observed=observed[name], units=_sorted(np.concatenate(units[name])),
+                                 gaps=_sorted(np.concatenate(gaps[name])))
             category.rebuild()
             self._categories[name] = category
         return self
@@ -194,10 +210,11 @@ class UnitizingPool:
         gone = [self._parts.pop(k) for k in dict.fromkeys([*remove, *add]) if k in self._parts]
         for name in sorted({c for p in add.values() for c in p.categories} - set(self._categories)):
             # parts already in the pool (and those leaving it) lacked this category: one gap per
-            # coder over each of them
-            lengths = np.asarray([float(p.length) for p in (*self._parts.values(), *gone) if p.length])
+            # coder over each of their recordings
+            gaps = [_absent(p, self.coders) for p in (*self._parts.values(), *gone)]
             category = self._categories[name] = _Category()
-            category.change((np.zeros(0), np.zeros(0), 0.0), (np.zeros(0), np.repeat(lengths, self.coders), 0.0))
+            category.change((np.zeros(0), np.zeros(0), 0.0),
+                            (np.zeros(0), np.concatenate([np.zeros(0), *gaps]), 0.0))
         self.length += sum(p.length for p in add.values()) - sum(p.length for p in gone)
         for name, category in self._categories.items():
             category.change(self._pieces(gone, name), self._pieces(list(add.values()), name))
