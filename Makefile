@@ -6,9 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 CACHE_DIR ?= $(HOME)/.cache/casper-qc
 BIN := $(VENV)/bin
-# Debian packages the suite needs: ffmpeg decodes compressed audio (pydub), chromium checks pages,
-# wrk loads the ML backend in its benchmark (bench/bench_ml_backend.py).
-APT_PACKAGES ?= ffmpeg chromium wrk
+# Debian packages the suite needs: ffmpeg decodes compressed audio (pydub), chromium checks pages.
+APT_PACKAGES ?= ffmpeg chromium
 PYTEST_ARGS ?=
 
 export CASPER_QC_CACHE_DIR ?= $(CACHE_DIR)
@@ -57,6 +56,8 @@ DEMO_ARGS = $(DEMO_DIR_ARG) $(if $(DEMO_LS_PORT),--ls-port $(DEMO_LS_PORT)) \
 demo: system-deps venv
 	$(BIN)/python -m casper_qc.demo $(DEMO_ARGS)
 
+# wrk loads the ML backend in its benchmark (bench/bench_ml_backend.py).
+bench: APT_PACKAGES += wrk
 bench: system-deps venv
 	$(BIN)/python bench/run.py
 
