@@ -36,45 +36,9 @@ from pathlib import Path  # noqa: E402 (after the thread settings)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from casper_qc.model import Annotation, Disfluency, Turn, Word  # noqa: E402
+from qc_data import VOCAB, truth_turns  # noqa: E402
 
-VOCAB = ("the a to and i you it that we was of in is so like just know they have but not "
-         "what this there yeah right well think go going really people would about get one "
-         "can do time all no some when out them because thing things mean kind pretty good "
-         "work school money house car kids years lot little bit last week year said told").split()
 FILLERS = ("uh", "um", "uh", "um", "oh", "hm")
-
-
-def _truth_turns(rng: random.Random, words_per_speaker: int) -> list[tuple]:
-    """(speaker, start, end, [(word, tag)]) of one conversation, alternating with overlaps."""
-    turns = []
-    clock = 0.3
-    budget = {"A": words_per_speaker, "B": words_per_speaker}
-    speaker = "A"
-    while budget["A"] > 0 or budget["B"] > 0:
-        if budget[speaker] <= 0:
-            speaker = "B" if speaker == "A" else "A"
-        n = min(budget[speaker], rng.choice((1, 2, 3, 5, 8, 12, 16, 20)))
-        budget[speaker] -= n
-        words: list[tuple[str, str | None]] = []
-        while len(words) < n:
-            roll = rng.random()
-            if roll < 0.06:
-                words.append((rng.choice(FILLERS), "FP"))
-            elif roll < 0.08 and len(words) + 2 <= n:
-                w = rng.choice(VOCAB)
-                words += [(w[:2] + "-", "PW"), (w, None)]
-            elif roll < 0.12 and len(words) + 2 <= n:
-                w = rng.choice(VOCAB)
-                words += [(w, "RM"), (w, None)]
-            else:
-                words.append((rng.choice(VOCAB), None))
-        words = words[:n]
-        duration = 0.28 * n + rng.uniform(0.1, 0.5)
-        start = max(0.0, clock - (rng.uniform(0.1, 0.6) if rng.random() < 0.2 else 0.0))
-        turns.append((speaker, round(start, 3), round(start + duration, 3), words))
-        clock = start + duration + rng.uniform(0.05, 0.8)
-        speaker = "B" if speaker == "A" else "A"
-    return turns
 
 
 def _turn(speaker, start, end, words, choice) -> Turn:
@@ -130,7 +94,7 @@ def generate(tasks: int, seed: int) -> list[tuple[float, list[Annotation], Annot
     rng = random.Random(seed)
     project = []
     for task in range(tasks):
-        truth = _truth_turns(rng, rng.randint(70, 97))
+        truth = truth_turns(rng, rng.randint(70, 97), fillers=FILLERS, repetition="RM")
         duration = round(max(t[2] for t in truth) + 1.0, 3)
         prediction = _perturb(rng, truth, 2.0, task, "model", "prediction")
         # annotators correct the pre-label: most turns kept, the rest edited

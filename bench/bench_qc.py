@@ -50,45 +50,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-VOCAB = ("the a to and i you it that we was of in is so like just know they have but not "
-         "what this there yeah right well think go going really people would about get one "
-         "can do time all no some when out them because thing things mean kind pretty good "
-         "work school money house car kids years lot little bit last week year said told").split()
+from qc_data import VOCAB, truth_turns  # noqa: E402 (the bench folder is on the path)
+
 FILLERS = ("uh", "um", "uh", "um", "hm")
 ANNOTATORS = ((11, "ann.lee@example.com"), (12, "ben.ortiz@example.com"), (13, "cara.nguyen@example.com"))
-
-
-def _truth(rng: random.Random, words_per_speaker: int) -> list[tuple[str, float, float, list[tuple[str, str | None]]]]:
-    """(speaker, start, end, [(word, tag)]) turns of one conversation, alternating, some overlapping."""
-    turns = []
-    clock = 0.3
-    budget = {"A": words_per_speaker, "B": words_per_speaker}
-    speaker = "A"
-    while budget["A"] > 0 or budget["B"] > 0:
-        if budget[speaker] <= 0:
-            speaker = "B" if speaker == "A" else "A"
-        n = min(budget[speaker], rng.choice((1, 2, 3, 5, 8, 12, 16, 20)))
-        budget[speaker] -= n
-        words: list[tuple[str, str | None]] = []
-        while len(words) < n:
-            roll = rng.random()
-            if roll < 0.06:
-                words.append((rng.choice(FILLERS), "FP"))
-            elif roll < 0.08 and len(words) + 2 <= n:
-                w = rng.choice(VOCAB)
-                words += [(w[:2] + "-", "PW"), (w, None)]
-            elif roll < 0.12 and len(words) + 2 <= n:
-                w = rng.choice(VOCAB)
-                words += [(w, "REP"), (w, None)]
-            else:
-                words.append((rng.choice(VOCAB), None))
-        words = words[:n]
-        duration = 0.28 * n + rng.uniform(0.1, 0.5)
-        start = max(0.0, clock - (rng.uniform(0.1, 0.6) if rng.random() < 0.2 else 0.0))
-        turns.append((speaker, round(start, 3), round(start + duration, 3), words))
-        clock = start + duration + rng.uniform(0.05, 0.8)
-        speaker = "B" if speaker == "A" else "A"
-    return turns
 
 
 def _turns(rng: random.Random, truth, noise: float):
@@ -131,7 +96,7 @@ def generate(tasks: int, seed: int, directory: Path) -> tuple[Path, Path, int]:
     words = 0
     annotation_id = prediction_id = 0
     for index in range(1, tasks + 1):
-        truth = _truth(rng, rng.randint(70, 97))
+        truth = truth_turns(rng, rng.randint(70, 97), fillers=FILLERS, repetition="REP")
         duration = round(max(t[2] for t in truth) + 1.0, 3)
         name = f"conv-{index:05d}"
         annotations = []

@@ -129,12 +129,6 @@ def warm(files: list[Path]) -> None:
 
 # --- a Ray cluster on loopback ------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def session_cpu(sessions: list[int]) -> dict[int, float]:
     """CPU seconds (user + system) of every live process of these sessions, by process id."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -185,7 +179,9 @@ def ray_cluster(nodes: int) -> Iterator[tuple[str, dict[str, str], list[int]]]:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_TMPDIR=str(temp),
                RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(HERE))
-    port = _free_port()
+    from casper_qc.labelstudio_server import free_port
+
+    port = free_port()
     address = f"127.0.0.2:{port}"
     ray = str(Path(sys.executable).with_name("ray"))
     procs: list[subprocess.Popen] = []

@@ -315,11 +315,6 @@ def plan_conversation(name: str, voices: tuple[list[Utterance], list[Utterance]]
     return plan
 
 
-def _rms(x: np.ndarray) -> float:
-    active = x[np.abs(x) > 1e-4]
-    return float(np.sqrt(np.mean(active ** 2))) if len(active) else 1.0
-
-
 def _room(rt60: float, rng: np.random.Generator) -> np.ndarray:
     """An impulse response: direct path plus an exponentially decaying noise tail, unit energy."""
     length = int(rt60 * SR)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import FormatError, InputError
+from .fileio import read_text
 from .labels import SIMPLE_TYPES, STRUCTURED_TYPES, WORD_TAGS, DisfluencyType, EventType, Role, WordKind
 from .model import Disfluency, Word
 
@@ -167,12 +168,7 @@ def read_lexicon(path: str | Path, *, base: Lexicon | None = None) -> Lexicon:
         InputError: naming the file and line of an entry that cannot be read.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text (byte {err.start})", where=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read lexicon: {err.strerror or err}", where=str(path)) from None
+    text = read_text(path, encodings=("utf-8",), cannot="cannot read lexicon", error=InputError)
     lists: dict[str, list[str]] = {name: [] for name in _LABELS_BY_NAME.values()}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()

@@ -23,6 +23,7 @@ or text with one utterance per line in Switchboard markup (or verbatim conventio
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .conventions import Lexicon, normalize, parse_transcript
 from .errors import FormatError, InputError
+from .fileio import decode_text, read_bytes
 from .model import Disfluency, Word, seconds
 
 __all__ = [
@@ -197,22 +199,15 @@ def read_word_table(path: str | Path, *, by_speaker: bool = False) -> Iterator[G
     """
     path = Path(path)
     rows: list[tuple[int, str, float, float, Word, frozenset[str]]] = []
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", where=str(path)) from None
-    with handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        try:
-            header = next(reader, None)
-            if header is None or tuple(h.strip() for h in header[:5]) != _TSV_HEADER:
-                raise FormatError(f"not a word table: the header must start with {' '.join(_TSV_HEADER)}",
-                                  where=f"{path}: line 1")
-            for number, row in enumerate(reader, 2):
-                if any(cell.strip() for cell in row):
-                    rows.append((number, *_table_row(row, f"{path}: line {number}"), row[5:6]))
-        except UnicodeDecodeError as err:
-            raise FormatError(f"not UTF-8 text (byte {err.start})", where=str(path)) from None
+    text = decode_text(read_bytes(path, error=InputError), str(path), encodings=("utf-8",))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header[:5]) != _TSV_HEADER:
+        raise FormatError(f"not a word table: the header must start with {' '.join(_TSV_HEADER)}",
+                          where=f"{path}: line 1")
+    for number, row in enumerate(reader, 2):
+        if any(cell.strip() for cell in row):
+            rows.append((number, *_table_row(row, f"{path}: line {number}"), row[5:6]))
     rows = _with_repair_types(rows)
     streams = [[r for r in rows if r[1] == sp] for sp in sorted({r[1] for r in rows})] if by_speaker else [rows]
     utterances: list[list] = []
@@ -296,12 +291,7 @@ def read_markup(path: str | Path, *, lexicon: Lexicon | None = None,
     blank lines are skipped. Without ``problems`` the first bad line raises.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise FormatError(f"not UTF-8 text (byte {err.start})", where=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", where=str(path)) from None
+    text = decode_text(read_bytes(path, error=InputError), str(path), encodings=("utf-8",))
     for number, line in enumerate(text.splitlines(), 1):
         line = _LINE_PREFIX.sub("", line)
         if not line.strip():

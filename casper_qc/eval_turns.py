@@ -19,7 +19,11 @@ Definitions (times in seconds, computed exactly on the intervals, no frame grid)
   speaker talks while theirs is silent (the other talker's solo time).
 * **Turn boundaries**: every turn start and end is a boundary of its speaker; a hypothesis
   boundary matches a reference boundary of the mapped speaker and the same kind (start/end)
-  within ``±collar``, one-to-one (greedy in time order, which is optimal on a line).
+  within ``±collar``, one-to-one, as many as can be
+  (:func:`casper_qc.metrics.boundaries.match_points`, on the millisecond grid the model's times
+  live on). Unlike :func:`casper_qc.metrics.boundaries.boundary_counts`, which pairs speakers by
+  label (annotators share a label set), speakers are paired by the mapping above: a
+  hypothesis's labels are arbitrary.
 
 :class:`TurnScores` holds additive counts; corpus rates are derived from summed counts
 (summed errors over summed reference time), never averaged over files.
@@ -27,13 +31,15 @@ Definitions (times in seconds, computed exactly on the intervals, no frame grid)
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .errors import InputError
-from .model import Annotation, Conversation
+from .model import Annotation, Conversation, to_ms
+from .structure import merge_intervals
 
 __all__ = ["TurnScores", "evaluate_turns", "load_turns", "evaluate_files", "speaker_mapping"]
 
@@ -124,23 +130,11 @@ class TurnScores:
         }
 
 
-def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return [(a, b) for a, b in out]
-
-
 def _by_speaker(annotation: Annotation) -> dict[str, list[tuple[float, float]]]:
     out: dict[str, list[tuple[float, float]]] = {}
     for turn in annotation.turns:
         out.setdefault(turn.speaker, []).append((turn.start, turn.end))
-    return {s: _union(v) for s, v in out.items()}
+    return {s: merge_intervals(v) for s, v in out.items()}
 
 
 def _elementary(points: Iterable[float]) -> list[float]:
@@ -176,21 +170,6 @@ def speaker_mapping(cooccurrence: Mapping[tuple[str, str], float], ref: Sequence
     return mapping
 
 
-def _match_boundaries(ref: list[float], hyp: list[float], tolerance: float) -> int:
-    ref, hyp = sorted(ref), sorted(hyp)
-    i = j = matched = 0
-    while i < len(ref) and j < len(hyp):
-        if hyp[j] < ref[i] - tolerance - 1e-9:
-            j += 1
-        elif hyp[j] > ref[i] + tolerance + 1e-9:
-            i += 1
-        else:
-            matched += 1
-            i += 1
-            j += 1
-    return matched
-
-
 def evaluate_turns(reference: Annotation, hypothesis: Annotation, *, collar: float = 0.25
                    ) -> TurnScores:
     """Scores of one hypothesis against one reference (see the module docstring).
@@ -198,12 +177,14 @@ def evaluate_turns(reference: Annotation, hypothesis: Annotation, *, collar: flo
     Raises:
         ValueError: a negative collar.
     """
+    from .metrics.boundaries import match_points
+
     if collar < 0:
         raise ValueError("collar must not be negative")
     ref = _by_speaker(reference)
     hyp = _by_speaker(hypothesis)
-    collars = _union((t - collar, t + collar) for turn in reference.turns
-                     for t in (turn.start, turn.end)) if collar > 0 else []
+    collars = merge_intervals((t - collar, t + collar) for turn in reference.turns
+                              for t in (turn.start, turn.end)) if collar > 0 else []
     points = _elementary([t for v in (*ref.values(), *hyp.values(), collars) for a, b in v
                           for t in (a, b)])
     lengths = [b - a for a, b in zip(points, points[1:])]
@@ -249,12 +230,15 @@ def evaluate_turns(reference: Annotation, hypothesis: Annotation, *, collar: flo
         for table in (scores.tp, scores.fp, scores.fn):
             table.setdefault(r, 0.0)
 
+    # Boundaries are whole milliseconds, so within ±collar (and 1e-9 s of float slack) is within
+    # this many milliseconds, whatever the collar.
+    collar_ms = math.floor(collar * 1000 + 1e-6)
     for kind in ("start", "end"):
         for r in ref_names:
-            ref_points = [getattr(t, kind) for t in reference.turns if t.speaker == r]
+            ref_points = [to_ms(getattr(t, kind)) for t in reference.turns if t.speaker == r]
             h = mapping.get(r)
-            hyp_points = [getattr(t, kind) for t in hypothesis.turns if h is not None and t.speaker == h]
-            scores.boundaries_matched += _match_boundaries(ref_points, hyp_points, collar)
+            hyp_points = [to_ms(getattr(t, kind)) for t in hypothesis.turns if h is not None and t.speaker == h]
+            scores.boundaries_matched += len(match_points(ref_points, hyp_points, collar_ms))
         scores.boundaries_ref += len(reference.turns)
         scores.boundaries_hyp += len(hypothesis.turns)
     return scores

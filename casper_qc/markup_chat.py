@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .conventions import DEFAULT_LEXICON, Lexicon, _clean, _unbalanced, _where, event_text, normalize, token_kind
 from .errors import FormatError, InputError
+from .fileio import decode_text, read_bytes
 from .labels import DisfluencyType, WordKind
 from .markup_swbd import repair_type
 from .model import Disfluency, Turn, Word
@@ -270,12 +271,7 @@ def read_chat(path: str | Path, *, lexicon: Lexicon | None = None) -> tuple[Chat
             main-tier markup that does not balance, naming the file and line.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise FormatError(f"not UTF-8 text (byte {err.start})", where=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", where=str(path)) from None
+    text = decode_text(read_bytes(path, error=InputError), str(path))
     tiers: list[list] = []  # [kind, name, line, text]; kind '*' main, '%' dependent, '@' header
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -10,24 +10,9 @@ import shutil
 import pytest
 from conftest import TEST_DATA
 
-from casper_qc import cli
 from casper_qc.asr.evaluate import HELPFUL_WER, load_corpus, verdict
 
-MINE = {("eval", "asr")}
-
-
-@pytest.fixture
-def run(monkeypatch, capsys):
-    """The real ``casper_qc.cli.main`` with only this command built."""
-    assert MINE <= set(cli.COMMANDS)
-    monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in MINE})
-
-    def call(*argv):
-        code = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
+MINE = {("eval", "asr")}  # what the ``run`` fixture (conftest.py) builds
 
 
 def test_development_corpora_load_with_oracle_turns_and_references(shared_dev):

@@ -42,9 +42,6 @@ TIMED = {
                               ("michael", "sickmichael")),
     "mixed_dialogue": (SAMPLES / "references" / "mixed_dialogue.TextGrid", ("A", "B")),
 }
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SERVICES = ("label-studio", "ml-backend", "qc")
 SECRET_KEYS = ("LABEL_STUDIO_PASSWORD", "LABEL_STUDIO_API_KEY", "BASIC_AUTH_PASS", "CASPER_WEBHOOK_SECRET",
                "CASPER_QC_TOKEN", "CASPER_QC_WEBHOOK_SECRET", "DEMO_ANNOTATOR_PASSWORD")
@@ -235,18 +232,6 @@ def _is_picture(path: Path, min_size: tuple[int, int]) -> "object":
     assert (pixels.min(axis=1) < 235).mean() > 0.05, "a blank page"  # not (almost) all white
     assert len(np.unique(pixels[:: 7], axis=0)) > 200, "too few colours for a rendered page"
     return pixels
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+from helpers import server_env, wait_health
 
 from casper_qc.labelstudio_server import LS_VERSION, free_port
 
@@ -170,18 +170,6 @@ def _serve(command: list[str], env: dict[str, str], log: Path) -> tuple[subproce
     return process, f"http://127.0.0.1:{port}"
 
 
-def _wait(url: str, process: subprocess.Popen, log: Path, **kwargs) -> requests.Response:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            return requests.get(f"{url}/health", timeout=5, **kwargs)
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer: {log.read_text()[-2000:]}")
-
-
 def _stop(process: subprocess.Popen) -> int:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)  # the group of the gunicorn this test started
@@ -193,21 +181,14 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    names = ("LABEL_STUDIO_", "BASIC_AUTH_", "CASPER_", "LOCAL_FILES_", "MODEL_DIR", "LOG_LEVEL", "GUNICORN_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
-    env.update(extra)
-    return env
-
-
 def test_the_ml_backend_image_command_serves(tmp_path):
     user, password = "label-studio", secrets.token_urlsafe(16)
-    env = _clean_env(tmp_path, MODEL_DIR=str(tmp_path / "model"), BASIC_AUTH_USER=user, BASIC_AUTH_PASS=password,
+    env = server_env(MODEL_DIR=str(tmp_path / "model"), BASIC_AUTH_USER=user, BASIC_AUTH_PASS=password,
                      CASPER_WEBHOOK_SECRET=secrets.token_urlsafe(16), LOCAL_FILES_DOCUMENT_ROOT=str(REPO / "samples"))
     log = tmp_path / "ml-backend.log"
     process, url = _serve(cmd_of("Dockerfile.ml-backend"), env, log)
     try:
-        assert _wait(url, process, log).status_code == 401  # basic auth is on
+        assert wait_health(url, process, timeout=120, log=log).status_code == 401  # basic auth is on
         health = requests.get(f"{url}/health", auth=(user, password), timeout=10)
         assert health.json() == {"status": "UP", "model_class": "CasperTurnPrelabeler"}
         assert len(_workers(process.pid)) == 2  # ml_backend/gunicorn_conf.py: two workers
@@ -218,12 +199,12 @@ def test_the_ml_backend_image_command_serves(tmp_path):
 
 def test_the_qc_image_command_serves_one_process(tmp_path):
     token = secrets.token_urlsafe(32)
-    env = _clean_env(tmp_path, CASPER_QC_TOKEN=token, CASPER_QC_WEBHOOK_SECRET=secrets.token_urlsafe(16),
+    env = server_env(CASPER_QC_TOKEN=token, CASPER_QC_WEBHOOK_SECRET=secrets.token_urlsafe(16),
                      CASPER_QC_FROM=str(REPO / "samples" / "michaelandsickmichael.labelstudio.json"))
     log = tmp_path / "qc.log"
     process, url = _serve(cmd_of("Dockerfile.qc"), env, log)
     try:
-        health = _wait(url, process, log)
+        health = wait_health(url, process, timeout=120, log=log)
         assert health.json() == {"status": "ok", "tasks": 1}
         assert requests.get(f"{url}/api/report", timeout=10).status_code == 401
         report = requests.get(f"{url}/api/report", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import parselmouth
-import pytest
 from parselmouth.praat import call
 
 from casper_qc.cli import main

@@ -4,7 +4,6 @@ against a fresh server (marker ``labelstudio``)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess

@@ -10,11 +10,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from helpers import server_env, wait_health
 
 from casper_qc.cli import main
 from casper_qc.labelstudio_server import free_port
@@ -25,10 +25,7 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment without any ML backend settings of the shell, plus ``extra``."""
-    names = ("LABEL_STUDIO_", "BASIC_AUTH_", "CASPER_", "LOCAL_FILES_", "MODEL_DIR", "LOG_LEVEL")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
-    env.update(MODEL_DIR=str(tmp_path / "model"), **extra)
-    return env
+    return server_env(MODEL_DIR=str(tmp_path / "model"), **extra)
 
 
 def stop(process: subprocess.Popen, timeout: float = 15.0) -> int:
@@ -40,18 +37,6 @@ def stop(process: subprocess.Popen, timeout: float = 15.0) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait(timeout=timeout)
-
-
-def wait_health(url: str, process: subprocess.Popen, timeout: float = 30.0, **kwargs) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            return requests.get(f"{url}/health", timeout=2, **kwargs)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def test_cli_serves_on_loopback_and_stops_on_sigterm(tmp_path):

@@ -34,6 +34,7 @@ import pytest
 from casper_qc.cli import build_parser, main
 from casper_qc.executors import make_executor
 from casper_qc.executors.inputs import expand
+from casper_qc.labelstudio_server import free_port
 
 from test_executors_jobs import (Counted, DieOn, Recorder, Slow, StallOnce, make_corpus, node_ip,
                                  same_outputs, square, wait_for_pid)
@@ -50,12 +51,6 @@ class Cluster:
     address: str
     env: dict[str, str]  # for drivers: auth token, temp dir, no RAY_ADDRESS
     temp: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -15,11 +15,7 @@ from test_qc_helpers import SECRET, TOKEN, bad_tasks, hand_task, users_export, w
 
 from casper_qc.cli import main
 
-pytestmark = [pytest.mark.browser]
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [pytest.mark.browser]  # the ``browser`` fixture is in conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +33,6 @@ def service(tmp_path_factory):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
 
 
 class Watched:

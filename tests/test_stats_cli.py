@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import FLEISS_1971, one_line_error, write
 
-from casper_qc import cli
-
-MINE = {("stats", "alpha"), ("stats", "kappa"), ("wer",)}
+MINE = {("stats", "alpha"), ("stats", "kappa"), ("wer",)}  # what the ``run`` fixture (conftest.py) builds
 
 KRIPPENDORFF_CSV = """coder,u1,u2,u3,u4,u5,u6,u7,u8,u9,u10,u11,u12
 A,1,2,3,3,2,1,4,1,2,,,
@@ -22,51 +21,9 @@ D,1,2,3,3,2,4,4,1,2,5,1,
 """
 PLAIN_CSV = "\n".join(line.split(",", 1)[1] for line in KRIPPENDORFF_CSV.splitlines()[1:]) + "\n"
 
-FLEISS_1971 = [
-    (4, 4, 4, 4, 4, 4), (2, 2, 2, 5, 5, 5), (2, 3, 3, 3, 3, 5), (5, 5, 5, 5, 5, 5),
-    (2, 2, 2, 4, 4, 4), (1, 1, 3, 3, 3, 3), (3, 3, 3, 3, 5, 5), (1, 1, 3, 3, 3, 4),
-    (1, 1, 4, 4, 4, 4), (5, 5, 5, 5, 5, 5), (1, 4, 4, 4, 4, 4), (1, 2, 4, 4, 4, 4),
-    (2, 2, 2, 3, 3, 3), (1, 4, 4, 4, 4, 4), (2, 2, 4, 4, 4, 5), (3, 3, 3, 3, 3, 5),
-    (1, 1, 1, 4, 5, 5), (1, 1, 1, 1, 1, 2), (2, 2, 4, 4, 4, 4), (1, 3, 3, 5, 5, 5),
-    (5, 5, 5, 5, 5, 5), (2, 4, 4, 4, 4, 4), (2, 2, 4, 5, 5, 5), (1, 1, 4, 4, 4, 4),
-    (1, 4, 4, 4, 4, 5), (2, 2, 2, 2, 2, 4), (1, 1, 1, 1, 5, 5), (2, 2, 4, 4, 4, 4),
-    (1, 3, 3, 3, 3, 3), (5, 5, 5, 5, 5, 5),
-]
-
-
-@pytest.fixture
-def run(monkeypatch, capsys):
-    """Run the real ``casper_qc.cli.main``; returns (exit code, stdout, stderr).
-
-    Only the commands of this suite are built, so an unfinished module of another command
-    cannot fail these tests; that they are registered is checked here."""
-    assert MINE <= set(cli.COMMANDS)
-    monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in MINE})
-
-    def call(*argv):
-        code = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
-
 
 def lines(out):
     return dict(line.split(": ", 1) for line in out.strip().splitlines())
-
-
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def one_line_error(err, code, *fragments):
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith("casper-qc: error: ")
-    for fragment in fragments:
-        assert fragment in err, err
 
 
 @pytest.mark.parametrize("level,published", [("nominal", "0.743"), ("ordinal", "0.815"),
@@ -148,42 +105,42 @@ def test_kappa_is_fleiss_for_more_coders(run, tmp_path):
 def test_one_category_only_is_undefined_and_said_so(run, tmp_path):
     path = write(tmp_path, "one.csv", "A,3,3,\nB,3,3,3\n")
     code, _, err = run("stats", "alpha", "--level", "interval", path)
-    one_line_error(err, code,
+    one_line_error(code, err,
                    f"{path}: Krippendorff's alpha is undefined: every pairable value is 3")
     code, _, err = run("stats", "kappa", path)
-    one_line_error(err, code,
+    one_line_error(code, err,
                    f"{path}: Cohen's kappa is undefined: both coders put every unit in 3")
     three = write(tmp_path, "three.csv", "1,1\n1,1\n1,1\n")
     code, _, err = run("stats", "kappa", three)
-    one_line_error(err, code, "Fleiss' kappa is undefined: every rating is 1")
+    one_line_error(code, err, "Fleiss' kappa is undefined: every rating is 1")
 
 
 def test_bad_files_give_one_line_errors_naming_file_row_and_column(run, tmp_path):
     ragged = write(tmp_path, "ragged.csv", "1,2,3\n1,2\n")
     code, _, err = run("stats", "alpha", ragged)
-    one_line_error(err, code, f"{ragged}: row 2 has 2 cells but row 1 has 3")
+    one_line_error(code, err, f"{ragged}: row 2 has 2 cells but row 1 has 3")
     words = write(tmp_path, "words.csv", "A,1,2,3\nB,1,two,3\n")
     code, _, err = run("stats", "alpha", "--level", "interval", words)
-    one_line_error(err, code, f"{words}: row 2, column 3: 'two' is not a number "
+    one_line_error(code, err, f"{words}: row 2, column 3: 'two' is not a number "
                               "(interval data needs numbers)")
     negative = write(tmp_path, "neg.csv", "1,2\n1,-2\n")
     code, _, err = run("stats", "alpha", "--level", "ratio", negative)
-    one_line_error(err, code, "row 2, column 2: -2 is negative")
+    one_line_error(code, err, "row 2, column 2: -2 is negative")
     empty = write(tmp_path, "empty.csv", "")
     code, _, err = run("stats", "kappa", empty)
-    one_line_error(err, code, f"{empty}: empty file: no rows")
+    one_line_error(code, err, f"{empty}: empty file: no rows")
     blank = write(tmp_path, "blank.csv", "\n\n")
     code, _, err = run("stats", "alpha", blank)
-    one_line_error(err, code, "empty file")
+    one_line_error(code, err, "empty file")
     single = write(tmp_path, "single.csv", "A,1,2,3\n")
     code, _, err = run("stats", "alpha", single)
-    one_line_error(err, code, "needs at least two coder rows, found 1")
+    one_line_error(code, err, "needs at least two coder rows, found 1")
     code, _, err = run("stats", "alpha", tmp_path / "missing.csv")
-    one_line_error(err, code, "missing.csv: no such file")
+    one_line_error(code, err, "missing.csv: no such file")
     latin = tmp_path / "latin.csv"
     latin.write_bytes("A,caf\xe9\nB,caf\xe9\n".encode("latin-1"))
     code, _, err = run("stats", "kappa", latin)
-    one_line_error(err, code, "not UTF-8 text")
+    one_line_error(code, err, "not UTF-8 text")
 
 
 def test_usage_errors_exit_2(run, capsys):

@@ -9,37 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import one_line_error, write
 from praatio import textgrid
 
-from casper_qc import cli
-
-MINE = {("stats", "alpha"), ("stats", "kappa"), ("wer",)}
-
-
-@pytest.fixture
-def run(monkeypatch, capsys):
-    """The real ``casper_qc.cli.main`` with only this suite's commands built."""
-    assert MINE <= set(cli.COMMANDS)
-    monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in MINE})
-
-    def call(*argv):
-        code = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
-
-
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def one_line_error(code, err, *fragments):
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err, err
+MINE = {("stats", "alpha"), ("stats", "kappa"), ("wer",)}  # what the ``run`` fixture (conftest.py) builds
 
 
 @pytest.fixture

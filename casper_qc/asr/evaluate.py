@@ -33,12 +33,14 @@ Errors: :class:`~casper_qc.errors.InputError` naming the directory when no corpu
 from __future__ import annotations
 
 import csv
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..errors import FormatError, InputError
+from ..fileio import read_text
 from ..model import Turn
 
 __all__ = ["CORPORA", "HELPFUL_WER", "EvalItem", "ItemResult", "load_corpus", "dev_items",
@@ -79,11 +81,8 @@ def _clips(folder: Path) -> list[EvalItem]:
     import soundfile as sf
 
     table = folder / "references.tsv"
-    try:
-        with table.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(table)) from None
+    text = read_text(table, encodings=("utf-8",))
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter="\t"))
     items = []
     for number, row in enumerate(rows, 2):
         name, reference = row.get("name"), row.get("reference_for_wer")

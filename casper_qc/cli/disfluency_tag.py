@@ -67,19 +67,13 @@ def read_lines(path: str) -> list[tuple[str, str | None]]:
     import sys
 
     from ..errors import InputError
+    from ..fileio import read_bytes
 
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
-    except FileNotFoundError:
-        raise InputError("no such file", where=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a text file", where=path) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", where=path) from None
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        data = read_bytes(path, missing="no such file", directory="is a directory, not a text file",
+                          error=InputError)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     raw = data.split(b"\n")

@@ -116,12 +116,6 @@ def parse_channel_map(text: str | None) -> dict[int, str] | None:
     return mapping
 
 
-def _stem(paths: Sequence[str]) -> str:
-    from ..executors.inputs import stem_of
-
-    return stem_of(paths)
-
-
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """Everything that changes the outputs (it goes into the fingerprint)."""
     return {"pause": args.pause, "max_turn_pause": args.max_turn_pause,

@@ -30,18 +30,9 @@ def read_lines(path: str) -> list[str]:
         FormatError: missing, unreadable, not UTF-8, or empty.
     """
     from ..errors import FormatError
+    from ..fileio import read_text
 
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        raise FormatError("no such file", where=path) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, not a text file", where=path) from None
-    except UnicodeDecodeError as err:
-        raise FormatError(f"not UTF-8 text (byte {err.start})", where=path) from None
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=path) from None
+    text = read_text(path, missing="no such file", directory="is a directory, not a text file")
     if not text:
         raise FormatError("empty file: no utterances", where=path)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

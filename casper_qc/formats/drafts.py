@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import FormatError, InputError
+from ..fileio import decode_text, read_bytes
 from ..model import Word
 
 __all__ = ["Track", "Draft", "DRAFT_FORMATS", "detect_format", "read_draft", "parse_draft",
@@ -174,20 +175,6 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _decode(data: bytes, source: str, fmt: str | None) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise FormatError("not valid UTF-16 text", where=source) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        if fmt in ("whisper", "vtt"):  # both are UTF-8 by definition
-            raise FormatError(f"not UTF-8 text (byte {err.start})", where=source) from None
-        return data.decode("latin-1")
-
-
 def read_draft(path: str | os.PathLike[str], format: str | None = None, *,
                channel: int | None = None, speaker: str | None = None, lexicon=None) -> Draft:
     """Read a draft file (see the module docstring); ``format`` overrides detection.
@@ -198,11 +185,9 @@ def read_draft(path: str | os.PathLike[str], format: str | None = None, *,
     """
     path = Path(path)
     _check_format(format)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read draft: {err.strerror or err}", where=str(path)) from None
-    text = _decode(data, str(path), format)
+    data = read_bytes(path, cannot="cannot read draft", error=InputError)
+    latin1 = () if format in ("whisper", "vtt") else ("latin-1",)  # both are UTF-8 by definition
+    text = decode_text(data, str(path), encodings=("utf-16", "utf-8-sig", *latin1))
     fmt = format or detect_format(path.name, text)
     if fmt == "text" and channel is None and speaker is None and path.suffix.lower() == ".txt":
         from .plaintext import parse_name

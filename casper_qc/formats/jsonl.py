@@ -94,7 +94,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import AudioError, FormatError, InputError, ModelError
-from ..fileio import write_bytes, write_text
+from ..fileio import read_bytes, write_bytes, write_text
 from ..labels import WordKind
 from ..model import Annotation, Conversation, Disfluency, Speaker, Turn, Word, WordRange
 
@@ -465,10 +465,7 @@ def _write_lines(path: str | os.PathLike[str], records: Sequence[dict[str, Any]]
 
 def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) of each non-blank line; FormatError names the file and line."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
+    data = read_bytes(path)
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

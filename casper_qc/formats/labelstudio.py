@@ -41,7 +41,6 @@ Nothing here imports ``label_studio_sdk`` except :func:`fetch_tasks`, which talk
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -49,6 +48,7 @@ from typing import Any
 
 from ..conventions import parse_transcript_cached
 from ..errors import ConfigError, FormatError, InputError, ModelError
+from ..fileio import read_json
 from ..model import Annotation, Conversation, Speaker, Task, Turn
 from ..validate import check_turns, ensure_valid
 from .labelconfig import LabelConfig
@@ -63,6 +63,7 @@ __all__ = [
     "to_task",
     "region_id",
     "local_audio_path",
+    "as_dict",
 ]
 
 
@@ -85,7 +86,7 @@ def read_tasks(payload: Any, config: LabelConfig, *, source: str = "tasks") -> l
         raise FormatError(f"expected a list of tasks, not {_kind(payload)}", where=source)
     tasks: list[Task] = []
     for position, item in enumerate(payload, start=1):
-        raw = _as_dict(item)
+        raw = as_dict(item)
         if raw is None:
             raise FormatError(
                 f"item {position} is not a task object but {_kind(item)}", where=source
@@ -101,20 +102,7 @@ def read_tasks(payload: Any, config: LabelConfig, *, source: str = "tasks") -> l
 def read_export(path: str | Path, config: LabelConfig) -> list[Task]:
     """The tasks of a Label Studio JSON export file (errors name the file)."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise FormatError("file not found", where=str(path)) from None
-    except UnicodeDecodeError as err:
-        raise FormatError(f"is not UTF-8 text (byte {err.start})", where=str(path)) from None
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise FormatError(
-            f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})", where=str(path)
-        ) from None
+    payload = read_json(path, missing="file not found", not_utf8="is not UTF-8 text")
     if not isinstance(payload, list):
         raise FormatError(
             f"a Label Studio JSON export is a list of tasks, not {_kind(payload)}", where=str(path)
@@ -138,7 +126,7 @@ def fetch_tasks(url: str, api_key: str, project: int, config: LabelConfig) -> li
 
     client = LabelStudio(base_url=url, api_key=api_key)
     try:
-        items = [_as_dict(task) for task in client.tasks.list(project=project, fields="all")]
+        items = [as_dict(task) for task in client.tasks.list(project=project, fields="all")]
     except ApiError as err:
         raise InputError(
             f"Label Studio answered {err.status_code} when listing the tasks of "
@@ -196,7 +184,7 @@ def _read_task(raw: Mapping[str, Any], config: LabelConfig, position: int) -> Ta
 
     read_annotations = []
     for index, item in enumerate(annotations, start=1):
-        raw_annotation = _as_dict(item)
+        raw_annotation = as_dict(item)
         if raw_annotation is None:
             raise FormatError(f"annotation {index} is not an object but {_kind(item)}")
         if raw_annotation.get("was_cancelled"):
@@ -213,7 +201,7 @@ def _read_task(raw: Mapping[str, Any], config: LabelConfig, position: int) -> Ta
         )
     read_predictions = []
     for index, item in enumerate(predictions, start=1):
-        raw_prediction = _as_dict(item)
+        raw_prediction = as_dict(item)
         if raw_prediction is None:
             raise FormatError(f"prediction {index} is not an object but {_kind(item)}")
         read_predictions.append(
@@ -451,7 +439,7 @@ def _text(value: Any) -> str:
 
 
 def _original_lengths(item: Any) -> list[float]:
-    raw = _as_dict(item)
+    raw = as_dict(item)
     if raw is None:
         return []
     result = raw.get("result")
@@ -674,7 +662,7 @@ def local_audio_path(audio: str, document_root: str | Path) -> Path | None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_dict(item: Any) -> dict[str, Any] | None:
+def as_dict(item: Any) -> dict[str, Any] | None:
     """A plain dict of a task/annotation: dicts as they are, SDK (pydantic) objects dumped."""
     if isinstance(item, Mapping):
         return dict(item)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import FormatError
+from ..fileio import read_text
 
 __all__ = ["TextName", "parse_name", "read_plaintext"]
 
@@ -63,13 +64,4 @@ def read_plaintext(path: str | os.PathLike[str]) -> str:
     Raises:
         FormatError: the file cannot be read.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return " ".join(text.split())
+    return " ".join(read_text(Path(path), encodings=("utf-8-sig", "latin-1")).split())

@@ -32,6 +32,7 @@ import re
 from pathlib import Path
 
 from ..errors import FormatError, InputError
+from ..fileio import read_text
 from ..model import Annotation, Conversation, Speaker, Turn
 
 __all__ = ["parse_stm", "read_stm", "stm_channel"]
@@ -129,12 +130,5 @@ def read_stm(path: str | os.PathLike[str]) -> list[tuple[Conversation, Annotatio
         FormatError: the file cannot be read, or its first bad line.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")  # NIST's own files predate UTF-8
+    text = read_text(path, encodings=("utf-8-sig", "latin-1"))  # NIST's own files predate UTF-8
     return parse_stm(text, source=str(path))

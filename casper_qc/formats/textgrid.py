@@ -95,7 +95,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import FormatError, InputError, ModelError
-from ..fileio import write_text
+from ..fileio import read_text, write_text
 from ..labels import DisfluencyType, Role
 from ..model import Annotation, Conversation, Disfluency, Origin, Speaker, Turn, Word, WordRange, to_ms
 
@@ -650,23 +650,8 @@ def read_textgrid(path: str | os.PathLike[str], *, conversation_id: str | None =
         FormatError: the file cannot be read or is not a valid TextGrid (one line naming it).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
-    return parse_textgrid(_decode(data, str(path)), source=str(path),
+    # Praat's "try ISO Latin-1, then UTF-16" preference writes Latin-1 without a marker.
+    text = read_text(path, encodings=("utf-16", "utf-8-sig", "latin-1"))
+    return parse_textgrid(text, source=str(path),
                           conversation_id=conversation_id or path.stem, speaker=speaker,
                           max_pause=max_pause, origin=origin, annotator=annotator)
-
-
-def _decode(data: bytes, source: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise FormatError("not valid UTF-16 text", where=source) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Praat's "try ISO Latin-1, then UTF-16" preference writes Latin-1 without a marker.
-        return data.decode("latin-1")

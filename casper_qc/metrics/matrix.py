@@ -23,12 +23,14 @@ column (counted from 1, as a spreadsheet shows them).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FormatError
+from ..fileio import read_text
 
 __all__ = ["CORNER_WORDS", "ReliabilityMatrix", "read_reliability_csv", "parse_reliability_rows",
            "number"]
@@ -157,19 +159,11 @@ def read_reliability_csv(path: str | os.PathLike[str], *, header: bool | None = 
             the file, and the row and column where it applies.
     """
     source = os.fspath(path)
+    text = read_text(source, missing="no such file", directory="is a directory, not a CSV file")
     try:
-        with open(source, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            rows = [(reader.line_num, cells) for cells in reader
-                    if any(c.strip() for c in cells) or (cells and len(cells) > 1)]
-    except FileNotFoundError:
-        raise FormatError("no such file", where=source) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, not a CSV file", where=source) from None
-    except UnicodeDecodeError as err:
-        raise FormatError(f"not UTF-8 text (byte {err.start})", where=source) from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows = [(reader.line_num, cells) for cells in reader
+                if any(c.strip() for c in cells) or (cells and len(cells) > 1)]
     except csv.Error as err:
         raise FormatError(f"not valid CSV: {err}", where=source) from None
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=source) from None
     return parse_reliability_rows(rows, source=source, header=header, coder_names=coder_names)

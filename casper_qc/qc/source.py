@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import FormatError, InputError
+from ..fileio import read_json
 from ..formats.labelconfig import LabelConfig
-from ..formats.labelstudio import read_tasks
+from ..formats.labelstudio import as_dict, read_tasks
 from ..model import Annotation, Task
 
 __all__ = [
@@ -155,16 +155,6 @@ class ProjectSource:
 # --------------------------------------------------------------------------- reading one task
 
 
-def _as_dict(item: Any) -> dict[str, Any] | None:
-    if isinstance(item, Mapping):
-        return dict(item)
-    dump = getattr(item, "model_dump", None)
-    if callable(dump):
-        value = dump(mode="json")
-        return value if isinstance(value, dict) else None
-    return None
-
-
 def _is_id(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
@@ -225,7 +215,7 @@ def read_raw_task(raw_item: Any, config: LabelConfig, *, source: str, users: dic
 
     Returns an :class:`Omission` when the task itself cannot be read.
     """
-    raw = _as_dict(raw_item)
+    raw = as_dict(raw_item)
     if raw is None:
         return Omission("task", f"item {position} of {source} is not a task object", task=f"#{position}")
     task_id = raw.get("id") if _is_id(raw.get("id")) else f"#{position}"
@@ -347,23 +337,9 @@ def load_export(path: str | Path, config: LabelConfig) -> ProjectSource:
             naming the file). Problems inside tasks become omissions (module doc).
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise FormatError("file not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, not a Label Studio JSON export", where=str(path)) from None
-    except UnicodeDecodeError as err:
-        raise FormatError(f"is not UTF-8 text (byte {err.start})", where=str(path)) from None
-    except OSError as err:
-        raise FormatError(f"cannot read: {err.strerror or err}", where=str(path)) from None
     with gc_paused():  # the decoded JSON is millions of acyclic objects too
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise FormatError(f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})",
-                              where=str(path)) from None
-        del text
+        payload = read_json(path, missing="file not found", not_utf8="is not UTF-8 text",
+                            directory="is a directory, not a Label Studio JSON export")
         if not isinstance(payload, list):
             kind = "an object" if isinstance(payload, dict) else type(payload).__name__
             raise FormatError(f"a Label Studio JSON export is a list of tasks, not {kind}", where=str(path))
@@ -428,7 +404,7 @@ def pull_project(url: str, api_key: str, project: int, *, config: LabelConfig | 
     except errors as err:
         raise failed(err, "listing the users") from None
     try:
-        items = [_as_dict(task) for task in client.tasks.list(project=project, fields="all")]
+        items = [as_dict(task) for task in client.tasks.list(project=project, fields="all")]
     except errors as err:
         raise failed(err, f"listing the tasks of project {project}") from None
     review_state = "unavailable"
