@@ -15,7 +15,8 @@ What it does, in three passes over the words' normalized forms
 
    * exact repetition of 1-4 words, longest first, also several times (``I I I``,
      ``sort of sort of``, ``the uh the``), or of 5-6 words once -- but not answers and
-     intensifiers said twice on purpose (``yeah yeah``, ``right right``, ``very very``);
+     intensifiers said twice on purpose (``yeah yeah``, ``right right``, ``very very``,
+     ``yeah right yeah right``; ``right now right now`` is a repetition);
    * a partial word: REP when the next word completes it (``th- the``), FS when a new clause
      starts after it (``tr- so we``), else REV (``wi- did``);
    * a rough copy: the repair's first word is a word 1-6 words back, or a contraction, negation

@@ -234,10 +234,11 @@ def find_repairs(forms: list[str], labels: list, index: list[int]) -> list[tuple
         w = c[j]
         i = last.get(w)
         last[w] = j
-        if i is None or j - i > 4 or w in FLUENT_REPEATS:
+        if i is None or j - i > 4:
             continue
         for k in (4, 3, 2, 1):
-            if k <= j and j + k <= m and c[j - k:j] == c[j:j + k]:
+            if k <= j and j + k <= m and c[j - k:j] == c[j:j + k] \
+                    and not (w in FLUENT_REPEATS and (k == 1 or c[j + 1] in FLUENT_REPEATS)):
                 emit(REP, j - k, j, k, "repetition")
                 for x in range(j - k, j + k):
                     repeated[x] = 1

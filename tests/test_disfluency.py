@@ -99,6 +99,11 @@ def test_answers_said_twice_are_fluent():
         assert marked(sentence, "RM") == [], sentence
 
 
+def test_a_phrase_that_starts_with_an_answer_word_said_again_is_a_repetition():
+    assert marked("right now I can right now I can throw them", "RM") == ["right", "now", "I", "can"]
+    assert marked("yeah right yeah right", "RM") == []  # answers, said twice on purpose
+
+
 def test_a_partial_word_completed_is_a_repetition():
     assert structures("I bought th- the car") == [("REP", (2, 3), None, (3, 4))]
 
