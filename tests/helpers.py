@@ -1,6 +1,7 @@
 """Helpers several test modules share (plain functions and data; the fixtures are in conftest.py).
 
 * CLI tests: :func:`write` a file, :func:`one_line_error` checks a refused command;
+* TextGrids a test writes: :func:`praat_tier_names` opens one with the real Praat engine;
 * servers the tests start: :func:`server_env`, :func:`wait_health`;
 * published data: :data:`FLEISS_1971`.
 """
@@ -29,6 +30,16 @@ def one_line_error(code: int, err: str, *fragments: str) -> None:
     assert err.startswith("casper-qc: error: ")
     for fragment in fragments:
         assert fragment in err, err
+
+
+def praat_tier_names(path: Path) -> list[str]:
+    """The tier names of the TextGrid at ``path`` as the real Praat engine (praat-parselmouth)
+    reads them; raises ``parselmouth.PraatError`` when Praat cannot open it."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    grid = parselmouth.read(str(path))
+    return [call(grid, "Get tier name...", tier) for tier in range(1, call(grid, "Get number of tiers") + 1)]
 
 
 #: Environment variables of the apps: a server a test starts must not see the shell's.

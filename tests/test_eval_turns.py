@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import parselmouth
 import pytest
+from parselmouth.praat import call
+from helpers import one_line_error, praat_tier_names
 
 from casper_qc.cli import main
 from casper_qc.errors import FormatError
@@ -110,3 +114,47 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["eval", "turns", "--ref", str(ref), "--hyp", str(tmp_path / "hyp.csv")]) == 2
     assert "unknown turn file type '.csv'" in capsys.readouterr().err
     assert main(["eval", "turns", "--ref", str(ref), "--hyp", str(ref), "--collar", "-1"]) == 2
+
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+
+
+def test_cli_scores_a_textgrid_reference_against_lhotse_supervisions(capsys):
+    """The golden TextGrid and supervisions.jsonl (both written by casper-qc from the MFA
+    reference) hold the same ten turns: a perfect score across the two formats."""
+    ref, hyp = GOLDEN / "michael.TextGrid", GOLDEN / "michael.supervisions.jsonl"
+    supervisions = [json.loads(line) for line in hyp.read_text().splitlines()]
+    grid = parselmouth.read(str(ref))  # the turns of the reference as the real Praat engine reads them
+    assert praat_tier_names(ref)[::3] == ["michael - turns", "sickmichael - turns"]
+    for tier, speaker in ((1, "michael"), (4, "sickmichael")):
+        spans = [(call(grid, "Get start time of interval", tier, i), call(grid, "Get end time of interval", tier, i))
+                 for i in range(1, call(grid, "Get number of intervals", tier) + 1)
+                 if call(grid, "Get label of interval", tier, i)]
+        assert spans == [(s["start"], round(s["start"] + s["duration"], 3))
+                         for s in supervisions if s["speaker"] == speaker]
+        assert len(spans) == 5
+    # Reference speech is scored outside ±0.25 s of each of the 20 turn boundaries.
+    scored = sum(s["duration"] for s in supervisions) - 20 * 0.25
+    assert main(["eval", "turns", "--ref", str(ref), "--hyp", str(hyp), "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)["total"]
+    assert total["files"] == 1 and total["reference_speech"] == pytest.approx(scored) == pytest.approx(35.68)
+    assert (total["missed"], total["false_alarm"], total["confusion"], total["der"]) == (0.0, 0.0, 0.0, 0.0)
+    assert total["frame_f1"] == {"michael": 1.0, "sickmichael": 1.0, "all": 1.0}
+    assert total["boundaries"] == {"reference": 20, "hypothesis": 20, "matched": 20,
+                                   "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert main(["eval", "turns", "--ref", str(ref), "--hyp", str(hyp)]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "  DER 0.00 %  (missed 0.00 %, false alarm 0.00 %, confusion 0.00 %)" in text
+    assert ("  turn boundaries: precision 1.000, recall 1.000, F1 1.000 (20 of 20 reference, 20 predicted)"
+            in text)
+
+
+def test_cli_a_reference_that_is_not_a_textgrid_is_one_line_and_exit_2(tmp_path, capsys):
+    ref = tmp_path / "ref.TextGrid"
+    ref.write_text("hello", encoding="utf-8")
+    with pytest.raises(parselmouth.PraatError):  # Praat refuses it too
+        praat_tier_names(ref)
+    code = main(["eval", "turns", "--ref", str(ref), "--hyp", str(GOLDEN / "michael.supervisions.jsonl")])
+    captured = capsys.readouterr()
+    one_line_error(code, captured.err, str(ref), "not a Praat TextGrid")
+    assert captured.out == ""

@@ -20,6 +20,7 @@ from casper_qc.executors.inputs import Recording, count, expand
 from casper_qc.executors.local import LocalExecutor
 from casper_qc.formats.jsonl import read_supervisions
 
+from helpers import praat_tier_names
 from test_executors_jobs import (Counted, DieOn, Recorder, Slow, StallOnce, fussy, make_corpus,
                                  same_outputs, square, wait_for_pid)
 
@@ -178,6 +179,10 @@ def test_prelabel_takes_a_glob_and_a_manifest_and_matches_plain_paths(tmp_path, 
     assert main(["prelabel", "--pair", str(corpus / "sess_left.wav"), str(corpus / "sess_right.wav"),
                  "--out", str(plain), "--no-progress"]) == 0
     assert (plain / "sess.TextGrid").read_text() == (out / "conv-7.TextGrid").read_text()
+    grids = sorted(out.glob("*.TextGrid")) + [plain / "sess.TextGrid"]
+    assert [g.stem for g in grids] == ["conv-7", "conv-8", "cut", "mix", "quiet", "sess"]
+    for grid in grids:  # the real Praat engine opens every TextGrid written
+        assert len(praat_tier_names(grid)) >= 2, grid
     rerun = main(["prelabel", str(corpus / "[cmq]*.wav"), str(manifest), "--out", str(out), "--no-progress"])
     assert rerun == 0 and "0 written, 5 up to date, 0 failed" in capsys.readouterr().err
 

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import praat_tier_names
 from test_qc_helpers import (CONFIG, annotation, bad_tasks, hand_task, region, task, users_export,
                              write_export)
 
@@ -197,6 +198,11 @@ def test_bad_inputs_leave_out_what_they_must_and_say_so(tmp_path):
     with zipfile.ZipFile(io.BytesIO(archive)) as z:
         assert sorted(z.namelist()) == ["bad.TextGrid", "hand.TextGrid", "manifest.tsv"]
         manifest = z.read("manifest.tsv").decode().splitlines()
+        z.extractall(tmp_path / "grids")
+    # The real Praat engine opens each exported TextGrid: a turns tier per speaker of the label
+    # config, also in task 2, whose adopted annotation has Speaker A's words only.
+    for name in ("hand", "bad"):
+        assert praat_tier_names(tmp_path / "grids" / f"{name}.TextGrid") == ["A - turns", "B - turns"]
     assert manifest[3].startswith("3\tempty\t\t") and "it has no annotation" in manifest[3]
     text, left = exports.supervisions_jsonl(report)
     assert [o.task for o in left] == [3]

@@ -9,6 +9,7 @@ import json
 import zipfile
 
 import pytest
+from helpers import praat_tier_names
 from test_qc_helpers import SECRET, TOKEN, annotation, bad_tasks, hand_task, region, users_export, write_export
 
 from casper_qc.errors import ConfigError
@@ -128,12 +129,15 @@ def test_csv_tables(client):
     assert missing.status_code == 400 and "no table 'people'" in missing.get_json()["detail"]
 
 
-def test_exports(client):
+def test_exports(client, tmp_path):
     answer = client.get("/api/export/textgrids.zip", headers=AUTH)
     assert answer.mimetype == "application/zip" and answer.headers["X-Casper-QC-Left-Out"] == "1"
     with zipfile.ZipFile(io.BytesIO(answer.get_data())) as archive:
         assert sorted(archive.namelist()) == ["bad.TextGrid", "hand.TextGrid", "manifest.tsv"]
         assert archive.read("hand.TextGrid").decode() == client.get("/api/export/tasks/1.TextGrid", headers=AUTH).get_data(as_text=True)
+        archive.extractall(tmp_path / "grids")
+    for name in ("hand", "bad"):  # the real Praat engine opens each: a turns tier per speaker of the config
+        assert praat_tier_names(tmp_path / "grids" / f"{name}.TextGrid") == ["A - turns", "B - turns"]
     lines = client.get("/api/export/supervisions.jsonl", headers=AUTH).get_data(as_text=True).splitlines()
     records = [json.loads(line) for line in lines]
     assert {r["recording_id"] for r in records} == {"hand", "bad"}
