@@ -30,11 +30,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from casper_qc import disfluency_eval as ev  # noqa: E402
-from casper_qc import disfluency_repairs as rp  # noqa: E402
-from casper_qc.conventions import DEFAULT_LEXICON  # noqa: E402
-from casper_qc.disfluency import word_forms  # noqa: E402
-from casper_qc.disfluency_rules import compile_lexicon  # noqa: E402
+from casper_qc import disfluency_eval as ev
+from casper_qc import disfluency_repairs as rp
+from casper_qc.conventions import DEFAULT_LEXICON
+from casper_qc.disfluency import word_forms
+from casper_qc.disfluency_rules import compile_lexicon
 
 DEV = REPO.parent / "shared" / "data" / "dev" / "swbd_disfluency_dev"
 _CLASSES = (("det", rp.DETERMINERS), ("subj", rp.SUBJECT_FORMS), ("you", rp.YOU_FORMS),

@@ -28,6 +28,9 @@ A predictor is any object with
 3. disfluencies: for turns that have words, the tagger of :mod:`casper_qc.disfluency`; the types
    found become the per-region disfluency choices, the words the region's transcript.
 
+Steps 2 and 3 are :func:`casper_qc.transcripts.fill_turns`, the step ``casper-qc prelabel
+--drafts/--asr`` runs in batch.
+
 A draft is the field's text in any format :func:`casper_qc.formats.drafts.parse_draft` reads
 (Whisper JSON, CTM, SRT, WebVTT, TextGrid, plain verbatim text), or an object
 ``{"text": ..., "format"?: ..., "channel"?: 0, "speaker"?: ...}``, or a list of those (one per
@@ -46,8 +49,8 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 
 from casper_qc.errors import AudioError, ConfigError, FormatError, InputError
 from casper_qc.formats.labelconfig import LabelConfig
-from casper_qc.labels import DisfluencyType
 from casper_qc.model import Annotation, Turn
+from casper_qc.transcripts import with_disfluency_choices
 
 from .config import PRELABEL_PREFIX, Settings
 from .errors import UpstreamError
@@ -244,7 +247,7 @@ class TurnPredictor:
                                              channel=turn.channel if config.split_channels else None))
         turns = self._words(turns, draft, audio_path, name)
         return Annotation(task_id=task_id if isinstance(task_id, (int, str)) else name,
-                          turns=tuple(self._tagged(t, config) for t in turns),
+                          turns=tuple(with_disfluency_choices(t, config) for t in turns),
                           origin="prediction", model_version=self.model_version,
                           annotator=self.model_version, score=result.annotation.score)
 
@@ -277,45 +280,23 @@ class TurnPredictor:
         return drafts[0] if len(drafts) == 1 else merge_drafts(drafts, source=source)
 
     def _words(self, turns: list[Turn], draft: Any, audio_path: Path, name: str) -> list[Turn]:
-        """The turns with the words of the draft, or of the recognizer, or as they are."""
-        if draft is not None:
-            from casper_qc.drafts import place_words
+        """The turns with the words of the draft, or of the recognizer, or as they are; turns
+        with words get their disfluencies (:func:`casper_qc.transcripts.fill_turns`)."""
+        from casper_qc.transcripts import fill_turns
 
-            placement = place_words(turns, draft)
-            log.info("%s: %s", name, placement.summary())
-            return list(placement.turns)
-        if self._recognizer is None or not turns:
-            return turns
-        from casper_qc.asr import transcribe_turns
-
+        recognizer = self._recognizer if draft is None else None
         try:
-            return list(transcribe_turns(audio_path, turns, self._recognizer))
+            filled = fill_turns(turns, draft=draft, audio=audio_path, recognizer=recognizer)
         except AudioError:
             raise
-        except InputError as err:  # the engine, not the caller: a fault of this deployment
+        except InputError as err:
+            if recognizer is None:
+                raise
+            # the engine, not the caller: a fault of this deployment
             raise UpstreamError(f"the ASR engine {self.asr_engine!r} failed: {err}", status=503) from None
-
-    @staticmethod
-    def _tagged(turn: Turn, config: LabelConfig) -> Turn:
-        """Tag the disfluencies of a turn with words and make their types per-region choices."""
-        if config.transcript_name is None and turn.text:
-            turn = dataclasses.replace(turn, text="")
-        if not turn.words:
-            return turn
-        from casper_qc.disfluency import tag_turn
-
-        turn = tag_turn(turn)
-        spec = next((s for s in config.region_choices
-                     if set(s.values) & {t.value for t in DisfluencyType}), None)
-        if spec is None or not turn.disfluencies:
-            return turn
-        found: list[str] = []
-        for dis in turn.disfluencies:
-            if dis.type.value in spec.values and dis.type.value not in found:
-                found.append(dis.type.value)
-        if not spec.multiple:
-            found = found[:1]
-        return dataclasses.replace(turn, choices={**turn.choices, spec.name: tuple(found)})
+        if filled.source == "draft":
+            log.info("%s: draft words %s", name, filled.counts)
+        return list(filled.turns)
 
 
 def _recognizer(engine: str, model_dir: Path | None) -> Any:

@@ -23,7 +23,9 @@ from praatio import textgrid
 from casper_qc.errors import ConfigError
 from casper_qc.formats.labelconfig import bundled_config_path, parse_label_config
 from casper_qc.formats.labelstudio import to_prediction
+from casper_qc.disfluency import tag_turn
 from casper_qc.model import Annotation, Turn, Word
+from casper_qc.transcripts import with_disfluency_choices
 from ml_backend import create_app
 from ml_backend.config import Settings
 from ml_backend.predictor import TurnPredictor
@@ -207,7 +209,7 @@ def test_words_get_disfluency_choices_sharing_the_region_id():
     config = parse_label_config(STEREO_XML)
     words = [Word(w) for w in "I I think uh we should go".split()]
     turn = Turn("Speaker A", 1.0, 3.0, channel=0, text="I I think uh we should go", words=words)
-    tagged = TurnPredictor._tagged(turn, config)
+    tagged = with_disfluency_choices(tag_turn(turn), config)
     assert set(tagged.choices["disfluency"]) == {"REP", "FP"}
     prediction = to_prediction(Annotation(1, turns=(tagged,), origin="prediction"), config, model_version="m")
     assert {r["type"] for r in prediction["result"]} == {"labels", "textarea", "choices"}
@@ -280,6 +282,36 @@ def test_local_asr_drafts_transcripts_for_tasks_without_one(env):
     heard = [parts["textarea"]["value"]["text"][0] for parts in by_region(prediction).values() if "textarea" in parts]
     assert heard and all(text.strip() for text in heard)
     assert any("montreal" in text for text in heard)  # the first word of both channels
+
+
+# Words the recognizer cannot have heard in fillers.flac ("montreal uh forced aligner" / "montreal forced um aligner").
+ODD_DRAFTS = {
+    "text": [{"text": "zebra quantum xylophone", "channel": 0}, {"text": "nebula kumquat", "channel": 1}],
+    # CTM channel 1 is channel 0; the times lie inside each channel's turn (A about 1.2-4.5 s, B 4.2-9.8 s)
+    "ctm": {"format": "ctm", "text": "fillers 1 1.50 0.40 zebra\nfillers 1 2.00 0.40 quantum\n"
+                                     "fillers 1 2.50 0.60 xylophone\nfillers 2 5.00 0.50 nebula\n"
+                                     "fillers 2 6.00 0.50 kumquat\n"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ODD_DRAFTS))
+def test_asr_is_used_only_for_tasks_without_a_draft(env, kind):
+    client = create_app({**env, "CASPER_ASR_ENGINE": "pocketsphinx"}).test_client()
+    audio = "/data/local-files/?d=audio/fillers.flac"
+    response = predict(client, [{"id": 14, "data": {"audio": audio, "draft": ODD_DRAFTS[kind]}},
+                                {"id": 15, "data": {"audio": audio}}])
+    assert response.status_code == 200
+    drafted, heard = response.json["results"]
+    texts = {}
+    for prediction, task_id in ((drafted, 14), (heard, 15)):
+        assert LabelInterface(STEREO_XML).validate_prediction(prediction, return_errors=True) == []
+        texts[task_id] = {parts["labels"]["value"]["labels"][0]: parts["textarea"]["value"]["text"][0]
+                          for parts in by_region(prediction).values() if "textarea" in parts}
+    # the task with a draft has the draft's words, each on its own speaker, and nothing recognized
+    assert texts[14] == {"Speaker A": "zebra quantum xylophone", "Speaker B": "nebula kumquat"}
+    # the same audio without a draft, in the same request, is transcribed by the recognizer
+    assert set(texts[15]) == {"Speaker A", "Speaker B"}
+    assert any("montreal" in text for text in texts[15].values()), texts[15]  # the first word of both channels
 
 
 def test_asr_settings_are_checked_when_the_app_starts(env):

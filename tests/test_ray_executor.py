@@ -176,6 +176,27 @@ def test_ray_outputs_are_those_of_the_local_executor(cluster, tmp_path, monkeypa
     assert task["data"]["audio"] == "corpus/sess_left.wav+corpus/sess_right.wav"  # as the user named them
 
 
+def test_the_draft_transcript_step_on_ray_gives_the_local_executors_outputs(cluster, tmp_path, monkeypatch):
+    """Drafts from a folder and pocketsphinx for the recordings without one, run by Ray workers
+    that resolve the relative --drafts folder against the driver's directory."""
+    make_corpus(tmp_path / "corpus")
+    (tmp_path / "drafts").mkdir()
+    shutil.copy(HERE / "data" / "drafts" / "michael_19-31s.ctm", tmp_path / "drafts" / "cut.ctm")
+    args = ["corpus/cut.wav", "corpus/talk.mp3", "corpus/mix.wav", "--drafts", "drafts", "--asr",
+            "pocketsphinx", "--no-progress"]
+    proc = prelabel(cluster.env, *args, "--out", "ray-out", "--executor", "ray", "--address", cluster.address,
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "prelabel: 3 written, 0 up to date, 0 failed"
+    monkeypatch.chdir(tmp_path)
+    assert main(["prelabel", *args, "--out", "local-out"]) == 0
+    assert same_outputs(tmp_path / "ray-out", tmp_path / "local-out") == []
+    sources = {stem: json.loads((tmp_path / "ray-out" / f"{stem}.stats.json").read_text())["transcript"]
+               for stem in ("cut", "talk", "mix")}
+    assert sources["cut"]["source"] == "draft" and sources["cut"]["words"] > 20
+    assert sources["talk"]["source"] == "asr" and sources["talk"]["words"] > 0
+
+
 def test_a_missing_input_is_one_line_naming_its_node_and_a_rerun_picks_up(cluster, tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     late = corpus / "late.wav"

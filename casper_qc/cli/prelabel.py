@@ -8,7 +8,19 @@ For every input ``<stem>`` it writes, into ``--out``:
 * ``<stem>.TextGrid`` — one turns tier per speaker;
 * ``<stem>.tasks.json`` — a list with one Label Studio task carrying the prediction, importable
   as it is (config ``conversation``, or ``conversation_mono`` for a mono mix, or ``--config``);
-* ``<stem>.stats.json`` — turn-taking statistics, the parameters' fingerprint and timings.
+* ``<stem>.stats.json`` — turn-taking statistics, the parameters' fingerprint and timings
+  (and, with the draft-transcript step, where the words came from and how many were placed).
+
+The draft-transcript step (:mod:`casper_qc.transcripts`), optional: with ``--drafts DIR`` each
+recording's draft transcript is read from ``DIR`` (``<stem>.json`` Whisper/WhisperX,
+``<stem>.ctm``, ``<stem>.srt``/``.vtt``, ``<stem>.TextGrid``, ``<stem>.txt``, or one file per
+channel: ``<stem>.ch1.json``, ``<stem>.ch2.txt``…) and its words placed into the turns; with
+``--asr ENGINE`` a recording without a draft is transcribed turn by turn on its own channel by
+the local recognizer (``pocketsphinx``, or ``faster-whisper`` with ``--asr-model DIR``; nothing
+is downloaded). Turns with words get their disfluencies tagged; the supervisions carry text and
+word alignments, the TextGrid words and disfluencies tiers, the task's prediction transcripts and
+disfluency choices per region. It runs inside the same per-recording job, so it takes the same
+executors.
 
 Inputs: audio files, glob patterns expanded here (``'corpus/**/*.wav'``), Lhotse recordings
 manifests (``recordings.jsonl[.gz]``: outputs named after each recording id; a recording with one
@@ -43,7 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..executors.base import Outcome
     from ..executors.inputs import Recording
 
-HELP = "pre-label speaker turns (IPUs, turns, overlaps, backchannels) of conversation audio"
+HELP = ("pre-label speaker turns (IPUs, turns, overlaps, backchannels) of conversation audio, "
+        "and with --drafts/--asr their words and disfluencies")
 
 OUTPUT_SUFFIXES = (".jsonl", ".TextGrid", ".tasks.json", ".stats.json")
 
@@ -91,6 +104,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="longest IPU that can be a backchannel (default 1.0 s)")
     parser.add_argument("--crosstalk-margin", type=float, default=None, metavar="DB",
                         help="own speech must exceed the predicted crosstalk by this (default 10 dB)")
+    parser.add_argument("--drafts", metavar="DIR",
+                        help="draft transcripts to place into the turns: DIR/<stem>.json (Whisper), "
+                             ".ctm, .srt, .vtt, .TextGrid or .txt, or one per channel "
+                             "(<stem>.ch1.json, <stem>.ch2.txt…)")
+    parser.add_argument("--asr", choices=("pocketsphinx", "faster-whisper"), metavar="ENGINE",
+                        help="transcribe the turns of recordings without a draft with a local "
+                             "recognizer: pocketsphinx (offline English model; needs "
+                             "'casper-qc[asr]') or faster-whisper (needs --asr-model)")
+    parser.add_argument("--asr-model", metavar="DIR",
+                        help="faster-whisper: a local CTranslate2 Whisper model directory "
+                             "(default: $CASPER_ASR_MODEL_DIR); nothing is downloaded")
     parser.add_argument("--force", action="store_true", help="redo inputs whose outputs are up to date")
     parser.add_argument("--progress", dest="progress", action="store_true", default=None,
                         help="show a progress bar (default: when stderr is a terminal)")
@@ -117,10 +141,20 @@ def parse_channel_map(text: str | None) -> dict[int, str] | None:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Everything that changes the outputs (it goes into the fingerprint)."""
-    return {"pause": args.pause, "max_turn_pause": args.max_turn_pause,
-            "backchannel_max": args.backchannel_max, "crosstalk_margin": args.crosstalk_margin,
-            "channels": args.channels, "config": args.config, "audio_url": args.audio_url}
+    """Everything that changes the outputs (it goes into the fingerprint; the draft-transcript
+    settings only when set, so that runs without them keep their fingerprints)."""
+    settings = {"pause": args.pause, "max_turn_pause": args.max_turn_pause,
+                "backchannel_max": args.backchannel_max, "crosstalk_margin": args.crosstalk_margin,
+                "channels": args.channels, "config": args.config, "audio_url": args.audio_url}
+    if args.drafts is not None:
+        settings["drafts"] = args.drafts
+    if args.asr is not None:
+        settings["asr"] = args.asr
+        if args.asr == "faster-whisper":
+            from ..asr import resolve_model_dir
+
+            settings["asr_model"] = str(resolve_model_dir(args.asr_model))
+    return settings
 
 
 def _fingerprint(settings: dict[str, Any]) -> str:
@@ -133,17 +167,26 @@ def _fingerprint(settings: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _up_to_date(paths: Sequence[str], out: Path, stem: str, fingerprint: str) -> bool:
+def _up_to_date(paths: Sequence[str], out: Path, stem: str, fingerprint: str,
+                drafts: str | None = None) -> bool:
+    """Are the outputs of ``stem`` newer than its audio (and its draft files in ``drafts``),
+    made with these parameters and from the same draft files?"""
     import json
 
+    from ..transcripts import find_drafts
+
     outputs = [out / f"{stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
+    found = find_drafts(drafts, stem) if drafts is not None else ()
     try:
-        newest_input = max(os.stat(p).st_mtime for p in paths)
+        newest_input = max(os.stat(p).st_mtime for p in [*paths, *found])
         if any(os.stat(o).st_mtime < newest_input for o in outputs):
             return False
         with open(outputs[-1], encoding="utf-8") as handle:
-            return json.load(handle).get("fingerprint") == fingerprint
-    except (OSError, ValueError):
+            stats = json.load(handle)
+        if drafts is not None and stats.get("transcript", {}).get("drafts") != [p.name for p in found]:
+            return False  # a draft file came or went
+        return stats.get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
         return False
 
 
@@ -158,14 +201,16 @@ class Rendered:
 
 
 def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprint: str, *,
-           read_paths: Sequence[str] | None = None) -> Rendered:
-    """Pre-label one recording and render its outputs (pure: reads the audio, writes nothing).
+           read_paths: Sequence[str] | None = None, base: str | None = None) -> Rendered:
+    """Pre-label one recording and render its outputs (pure: reads the audio and its drafts,
+    writes nothing).
 
     ``paths`` are the audio files as the user named them (they go into the outputs);
-    ``read_paths`` the same files as this process can open them (default: ``paths``).
+    ``read_paths`` the same files as this process can open them (default: ``paths``); ``base``
+    resolves the relative directories of ``settings`` (drafts, ASR model) the same way.
 
     Raises:
-        InputError: the audio (or a renderer) refuses it; the message names the file.
+        InputError: the audio, a draft (or a renderer) refuses it; the message names the file.
     """
     import dataclasses
     import json
@@ -189,11 +234,19 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
     read = list(read_paths or paths)
     result = prelabel_file(read if len(read) > 1 else read[0], params,
                            channel_map=parse_channel_map(settings["channels"]), conversation_id=stem)
-    took = time.perf_counter() - started
     conversation, annotation = result.conversation, result.annotation
+    where = "+".join(paths)
+    transcript = None
+    if "drafts" in settings or "asr" in settings:
+        transcript = _transcribe(read, stem, annotation, settings, base, where)
+    took = time.perf_counter() - started
     if read != list(paths):  # the outputs name the files as the user did
         conversation = dataclasses.replace(conversation, audio="+".join(paths))
-    where = "+".join(paths)
+    model_version = MODEL_VERSION
+    if transcript is not None:
+        if transcript.source is not None:  # what made the words is part of the pre-label
+            model_version += "+draft" if transcript.source == "draft" else f"+asr-{settings['asr']}"
+        annotation = dataclasses.replace(annotation, turns=transcript.turns, model_version=model_version)
     try:
         records = supervision_records(conversation, annotation)
         for record in records:
@@ -205,7 +258,13 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
         audio = conversation.audio or paths[0]
         if settings["audio_url"]:
             audio = settings["audio_url"] + "+".join(Path(p).name for p in paths)
-        prediction = to_prediction(annotation, config, model_version=MODEL_VERSION,
+        predicted = annotation
+        if transcript is not None:
+            from ..transcripts import with_disfluency_choices
+
+            predicted = dataclasses.replace(annotation, turns=tuple(
+                with_disfluency_choices(t, config) for t in annotation.turns))
+        prediction = to_prediction(predicted, config, model_version=model_version,
                                    duration=conversation.duration)
         task = to_task(conversation, {config.audio_value: audio}, [prediction])
         files = [(".jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)),
@@ -220,10 +279,52 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
     stats = {"conversation": conversation.id, "audio": list(paths), "model_version": MODEL_VERSION,
              "fingerprint": fingerprint, "mono": result.mono, "duration": conversation.duration,
              "seconds": round(took, 3), **result.stats.to_dict()}
+    summary = f"{len(annotation.turns)} turns ({len(result.backchannels)} backchannels), " \
+              f"{conversation.duration:.1f} s"
+    if transcript is not None:
+        stats["transcript"] = {"source": transcript.source, "drafts": list(transcript.drafts),
+                               "model_version": model_version, **transcript.counts}
+        summary += f", {transcript.counts['words']} words" + (
+            f" from the {transcript.source}" if transcript.source else "")
     files.append((".stats.json", json.dumps(stats, indent=1) + "\n"))
-    turns = len(annotation.turns)
-    return Rendered(stem, tuple(files), f"{turns} turns ({len(result.backchannels)} backchannels), "
-                                        f"{conversation.duration:.1f} s")
+    return Rendered(stem, tuple(files), summary)
+
+
+@dataclass(frozen=True)
+class _Transcript:
+    turns: tuple
+    source: str | None
+    drafts: tuple[str, ...]
+    counts: dict[str, int]
+
+
+def _transcribe(read: Sequence[str], stem: str, annotation: Any, settings: dict[str, Any],
+                base: str | None, where: str) -> _Transcript:
+    """The draft-transcript step for one recording: its draft files in ``settings["drafts"]``,
+    else the recognizer ``settings["asr"]`` (see :mod:`casper_qc.transcripts`)."""
+    from ..errors import InputError
+    from ..transcripts import fill_turns, find_drafts, read_drafts
+
+    def resolve(path: str) -> str:
+        return os.path.join(base, path) if base is not None else path
+
+    found: tuple[Path, ...] = ()
+    draft = recognizer = None
+    if "drafts" in settings:
+        found = find_drafts(resolve(settings["drafts"]), stem)
+        if found:
+            draft = read_drafts(found, stem)
+    if draft is None and "asr" in settings:
+        from ..asr import get_recognizer
+
+        model = settings.get("asr_model")
+        recognizer = get_recognizer(settings["asr"], resolve(model) if model else None)
+    try:
+        filled = fill_turns(annotation.turns, draft=draft, recognizer=recognizer,
+                            audio=list(read) if len(read) > 1 else read[0])
+    except InputError as err:
+        raise err.at(where) if err.where is None else err from None
+    return _Transcript(filled.turns, filled.source, tuple(p.name for p in found), filled.counts)
 
 
 def write_outputs(out: str | os.PathLike[str], rendered: Rendered) -> None:
@@ -273,14 +374,16 @@ class PrelabelJob:
         if self.base is not None:
             read = [os.path.join(self.base, p) for p in recording.paths]
         return render(recording.paths, recording.stem, self.settings, self.fingerprint,
-                      read_paths=read)
+                      read_paths=read, base=self.base)
 
 
 class _Run:
     """The driver's side of one run: skips, reports, writes results, counts, shows progress."""
 
-    def __init__(self, out: Path, fingerprint: str, force: bool, bar: Any) -> None:
+    def __init__(self, out: Path, fingerprint: str, force: bool, bar: Any,
+                 drafts: str | None = None) -> None:
         self.out, self.fingerprint, self.force, self.bar = out, fingerprint, force, bar
+        self.drafts = drafts
         self.inputs = self.written = self.skipped = self.failed = self.in_flight = 0
 
     def items(self, specs: Sequence[str], pairs: Sequence[Sequence[str]]) -> Iterator["Recording"]:
@@ -292,7 +395,8 @@ class _Run:
             self.inputs += 1
             if isinstance(item, InputError):
                 self._fail(str(item))
-            elif not self.force and _up_to_date(item.paths, self.out, item.stem, self.fingerprint):
+            elif not self.force and _up_to_date(item.paths, self.out, item.stem, self.fingerprint,
+                                                self.drafts):
                 self.skipped += 1
                 self._tick(1)
             else:
@@ -360,6 +464,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise InputError(f"cannot create the output directory: {err.strerror or err}",
                          where=str(out)) from None
+    _check_transcript_options(args, out)
     settings = _settings(args)
     fingerprint = _fingerprint(settings)
     executor = make_executor(args.executor, workers=args.workers, max_in_flight=args.max_in_flight,
@@ -380,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
 
             bar = tqdm(total=count(args.audio, args.pair), unit="file", file=sys.stderr,
                        desc="prelabel")
-        state = _Run(out, fingerprint, args.force, bar)
+        state = _Run(out, fingerprint, args.force, bar, args.drafts)
         job = PrelabelJob(settings, fingerprint, MODEL_VERSION,
                           base=os.getcwd() if remote else None)
         executor.map(job, state.items(args.audio, args.pair), state, describe=str)
@@ -392,3 +497,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"prelabel: {state.written} written, {state.skipped} up to date, "
               f"{state.failed} failed", file=sys.stderr)
     return 2 if state.failed else 0
+
+
+def _check_transcript_options(args: argparse.Namespace, out: Path) -> None:
+    """Refuse ``--drafts``/``--asr``/``--asr-model`` values that cannot work, before any work.
+
+    Raises:
+        InputError: one line naming the option and the problem.
+    """
+    import importlib.util
+
+    from ..errors import InputError
+
+    if args.drafts is not None:
+        drafts = Path(args.drafts)
+        if not drafts.is_dir():
+            raise InputError("not a directory" if drafts.exists() else "no such directory",
+                             where=f"--drafts {drafts}")
+        if drafts.resolve() == out.resolve():
+            raise InputError("is the --out directory: the TextGrids prelabel writes there would be "
+                             "read as drafts", where=f"--drafts {drafts}")
+    if args.asr_model is not None and args.asr != "faster-whisper":
+        raise InputError("--asr-model is for --asr faster-whisper")
+    if args.asr is None:
+        return
+    module, extra = {"pocketsphinx": ("pocketsphinx", "asr"),
+                     "faster-whisper": ("faster_whisper", "whisper")}[args.asr]
+    if importlib.util.find_spec(module) is None:
+        raise InputError(f"--asr {args.asr}: {module} is not installed: "
+                         f"pip install 'casper-qc[{extra}]'")
+    from ..asr import get_recognizer
+
+    try:
+        get_recognizer(args.asr, args.asr_model)  # checks the model directory; loads nothing
+    except InputError as err:
+        hint = " (or pass --asr-model DIR)" if args.asr_model is None else ""
+        raise InputError(f"--asr {args.asr}: {err.problem}{hint}") from None
