@@ -57,16 +57,46 @@ def find_drafts(directory: str | os.PathLike[str], stem: str) -> tuple[Path, ...
     ``<stem>.<speaker>.txt``, with ``<ext>`` one of :data:`DRAFT_EXTENSIONS` (any case).
     Other files are not drafts of ``stem`` (``<stem>.tasks.json`` and ``<stem>.stats.json``
     never are). A missing directory has none.
+
+    The directory is listed once and indexed by stem, then listed again only when it changes
+    (its modification time), so a corpus of N recordings costs one listing, not N.
     """
+    names = _listing(os.fspath(directory)).get(stem, ())
+    return tuple(Path(directory) / name for name in names if _draft_target(name, stem) is not None)
+
+
+#: directory -> (its modification time in ns, {stem prefix: sorted names}); per process.
+_LISTINGS: dict[str, tuple[int, dict[str, tuple[str, ...]]]] = {}
+#: A directory changed less than this long ago (ns) is listed afresh every time: a file added
+#: within the same tick of its clock would not change its modification time again.
+_SETTLED_NS = 2_000_000_000
+
+
+def _listing(directory: str) -> dict[str, tuple[str, ...]]:
+    """The names in ``directory`` with a draft extension, by every prefix that ends before a dot
+    (``a.b.ch1.txt`` under ``a``, ``a.b`` and ``a.b.ch1``); empty when it cannot be listed."""
+    import time
+
     try:
-        names = os.listdir(directory)
+        changed = os.stat(directory).st_mtime_ns
+        cached = _LISTINGS.get(directory)
+        if cached is not None and cached[0] == changed:
+            return cached[1]
+        names = sorted(os.listdir(directory))
     except OSError:
-        return ()
-    found = []
+        return {}
+    index: dict[str, list[str]] = {}
     for name in names:
-        if _draft_target(name, stem) is not None:
-            found.append(Path(directory) / name)
-    return tuple(sorted(found))
+        if not name.lower().endswith(DRAFT_EXTENSIONS):
+            continue
+        dot = name.find(".")
+        while dot > 0:
+            index.setdefault(name[:dot], []).append(name)
+            dot = name.find(".", dot + 1)
+    listing = {stem: tuple(found) for stem, found in index.items()}
+    if time.time_ns() - changed > _SETTLED_NS:
+        _LISTINGS[directory] = (changed, listing)
+    return listing
 
 
 def _draft_target(name: str, stem: str) -> tuple[int | None, str | None] | None:

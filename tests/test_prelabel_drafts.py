@@ -212,3 +212,18 @@ def test_read_drafts_gives_each_file_its_channel_or_speaker(tmp_path):
     draft = read_drafts(find_drafts(tmp_path, "m"), "m")
     assert sorted(((t.channel, t.speaker, tuple(w.text for w in t.words)) for t in draft.tracks), key=str) == [
         (1, None, ("so", "this", "is")), (None, "Ann", ("hello", "there"))]
+
+
+def test_the_drafts_folder_is_listed_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    (tmp_path / "a.ctm").write_text("")
+    (tmp_path / "b.ch1.txt").write_text("")
+    os.utime(tmp_path, (1_000_000, 1_000_000))  # settled long ago: the listing may be kept
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(path) or real(path))
+    assert [p.name for p in find_drafts(tmp_path, "a")] == ["a.ctm"]
+    assert [p.name for p in find_drafts(tmp_path, "b")] == ["b.ch1.txt"]
+    assert len(listed) == 1
+    (tmp_path / "b.ch2.txt").write_text("")  # the folder changes: listed again
+    assert [p.name for p in find_drafts(tmp_path, "b")] == ["b.ch1.txt", "b.ch2.txt"]
+    assert len(listed) == 2

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 if TYPE_CHECKING:  # pragma: no cover
     from ..executors.base import Outcome
     from ..executors.inputs import Recording
+    from ..transcripts import Filled
 
 HELP = ("pre-label speaker turns (IPUs, turns, overlaps, backchannels) of conversation audio, "
         "and with --drafts/--asr their words and disfluencies")
@@ -236,9 +237,9 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
                            channel_map=parse_channel_map(settings["channels"]), conversation_id=stem)
     conversation, annotation = result.conversation, result.annotation
     where = "+".join(paths)
-    transcript = None
+    transcript, drafts = None, ()
     if "drafts" in settings or "asr" in settings:
-        transcript = _transcribe(read, stem, annotation, settings, base, where)
+        transcript, drafts = _transcribe(read, stem, annotation, settings, base, where)
     took = time.perf_counter() - started
     if read != list(paths):  # the outputs name the files as the user did
         conversation = dataclasses.replace(conversation, audio="+".join(paths))
@@ -282,7 +283,7 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
     summary = f"{len(annotation.turns)} turns ({len(result.backchannels)} backchannels), " \
               f"{conversation.duration:.1f} s"
     if transcript is not None:
-        stats["transcript"] = {"source": transcript.source, "drafts": list(transcript.drafts),
+        stats["transcript"] = {"source": transcript.source, "drafts": [p.name for p in drafts],
                                "model_version": model_version, **transcript.counts}
         summary += f", {transcript.counts['words']} words" + (
             f" from the {transcript.source}" if transcript.source else "")
@@ -290,18 +291,11 @@ def render(paths: Sequence[str], stem: str, settings: dict[str, Any], fingerprin
     return Rendered(stem, tuple(files), summary)
 
 
-@dataclass(frozen=True)
-class _Transcript:
-    turns: tuple
-    source: str | None
-    drafts: tuple[str, ...]
-    counts: dict[str, int]
-
-
 def _transcribe(read: Sequence[str], stem: str, annotation: Any, settings: dict[str, Any],
-                base: str | None, where: str) -> _Transcript:
+                base: str | None, where: str) -> tuple["Filled", tuple[Path, ...]]:
     """The draft-transcript step for one recording: its draft files in ``settings["drafts"]``,
-    else the recognizer ``settings["asr"]`` (see :mod:`casper_qc.transcripts`)."""
+    else the recognizer ``settings["asr"]`` (see :mod:`casper_qc.transcripts`); returns what
+    it did and the draft files it read."""
     from ..errors import InputError
     from ..transcripts import fill_turns, find_drafts, read_drafts
 
@@ -324,7 +318,7 @@ def _transcribe(read: Sequence[str], stem: str, annotation: Any, settings: dict[
                             audio=list(read) if len(read) > 1 else read[0])
     except InputError as err:
         raise err.at(where) if err.where is None else err from None
-    return _Transcript(filled.turns, filled.source, tuple(p.name for p in found), filled.counts)
+    return filled, found
 
 
 def write_outputs(out: str | os.PathLike[str], rendered: Rendered) -> None:
