@@ -76,6 +76,29 @@ def _dp_opcodes(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[str, int, 
     return ops
 
 
+def _partial_stretches(found: list, ref: list[str], hyp: list[str]):
+    """``(first, k)`` for each maximal run ``found[first:k]`` of differing opcodes whose tokens
+    hold a partial word: the stretches the partial-word rule may align differently."""
+    first = -1
+    for k in range(len(found) + 1):
+        if k < len(found) and found[k][0] != "equal":
+            if first < 0:
+                first = k
+            continue
+        if first >= 0:
+            i1, j1, i2, j2 = found[first][1], found[first][3], found[k - 1][2], found[k - 1][4]
+            if has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2]):
+                yield first, k
+            first = -1
+
+
+def _realigned(found: list, first: int, k: int, ref: list[str], hyp: list[str]) -> list:
+    """The stretch ``found[first:k]`` aligned again with :func:`same` as equality."""
+    i1, j1, i2, j2 = found[first][1], found[first][3], found[k - 1][2], found[k - 1][4]
+    return [(tag, a + i1, b + i1, c + j1, d + j1)
+            for tag, a, b, c, d in _dp_opcodes(ref[i1:i2], hyp[j1:j2])]
+
+
 def opcodes(ref: list[str], hyp: list[str], partial_words: bool) -> list:
     """Edit opcodes ``(tag, i1, i2, j1, j2)``: rapidfuzz's exact-token alignment, with each
     stretch between its runs of equal tokens re-aligned by the partial-word rule when a partial
@@ -86,28 +109,16 @@ def opcodes(ref: list[str], hyp: list[str], partial_words: bool) -> list:
     found: list = Levenshtein.opcodes(ref, hyp).as_list()
     if not partial_words:
         return found
-    out: list | None = None  # built only once a stretch is re-aligned
-    first = -1  # where the current stretch of differing opcodes starts in ``found``
-    n = len(found)
-    for k in range(n + 1):
-        op = found[k] if k < n else None
-        if op is not None and op[0] != "equal":
-            if first < 0:
-                first = k
-            continue
-        if first >= 0:  # a stretch ends at k
-            i1, j1, i2, j2 = found[first][1], found[first][3], found[k - 1][2], found[k - 1][4]
-            if has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2]):
-                if out is None:
-                    out = found[:first]
-                out.extend((tag, a + i1, b + i1, c + j1, d + j1)
-                           for tag, a, b, c, d in _dp_opcodes(ref[i1:i2], hyp[j1:j2]))
-            elif out is not None:
-                out.extend(found[first:k])
-            first = -1
-        if out is not None and op is not None:
-            out.append(op)
-    return found if out is None else out
+    out: list = []
+    done = 0  # found[:done] is in out (a stretch ends at 1 or later, so 0: none re-aligned)
+    for first, k in _partial_stretches(found, ref, hyp):
+        out.extend(found[done:first])
+        out.extend(_realigned(found, first, k, ref, hyp))
+        done = k
+    if not done:
+        return found
+    out.extend(found[done:])
+    return out
 
 
 def edit_counts(ref: list[str], hyp: list[str], partial_words: bool) -> tuple[int, int, int, int]:
@@ -115,25 +126,11 @@ def edit_counts(ref: list[str], hyp: list[str], partial_words: bool) -> tuple[in
     from rapidfuzz.distance import Levenshtein
 
     found: list = Levenshtein.opcodes(ref, hyp).as_list()
-    s = d = i = h = 0
-    first = -1  # where the current stretch of differing opcodes starts in ``found``
-    n = len(found)
-    for k in range(n + 1):
-        op = found[k] if k < n else None
-        if op is not None and op[0] != "equal":
-            if first < 0:
-                first = k
-            continue
-        if first >= 0:  # a stretch ends at k
-            stretch = found[first:k]
-            i1, j1, i2, j2 = stretch[0][1], stretch[0][3], stretch[-1][2], stretch[-1][4]
-            if partial_words and (has_partial(ref[i1:i2]) or has_partial(hyp[j1:j2])):
-                stretch = _dp_opcodes(ref[i1:i2], hyp[j1:j2])
-            ds, dd, di, dh = tally(stretch)
-            s, d, i, h = s + ds, d + dd, i + di, h + dh
-            first = -1
-        if op is not None:
-            h += op[2] - op[1]
+    s, d, i, h = tally(found)
+    if partial_words:
+        for first, k in _partial_stretches(found, ref, hyp):
+            old, new = tally(found[first:k]), tally(_realigned(found, first, k, ref, hyp))
+            s, d, i, h = s + new[0] - old[0], d + new[1] - old[1], i + new[2] - old[2], h + new[3] - old[3]
     return s, d, i, h
 
 

@@ -24,8 +24,8 @@ Raises :class:`~casper_qc.errors.InputError` when reference and hypothesis lists
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Sequence
 
 from ..errors import InputError
 from .editops import counted, edit_counts, tally
@@ -38,13 +38,49 @@ def _rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
+class _EditCounts:
+    """What word and character counts share: errors, totals, and ``+`` of like counts of one
+    normalizer (every field but ``normalizer`` summed)."""
+
+    __slots__ = ()
+    _unit: ClassVar[str]
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions  # type: ignore[attr-defined]
+
+    @property
+    def _ref_total(self) -> int:
+        return self.hits + self.substitutions + self.deletions  # type: ignore[attr-defined]
+
+    @property
+    def _hyp_total(self) -> int:
+        return self.hits + self.substitutions + self.insertions  # type: ignore[attr-defined]
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is not type(self):
+            return NotImplemented
+        if other.normalizer != self.normalizer:  # type: ignore[attr-defined]
+            raise ValueError(f"cannot add {self._unit} counts of {self.normalizer} "  # type: ignore[attr-defined]
+                             f"and {other.normalizer}")
+        return type(self)(**{f.name: getattr(self, f.name) if f.name == "normalizer"
+                             else getattr(self, f.name) + getattr(other, f.name)
+                             for f in fields(self)})  # type: ignore[arg-type]
+
+    def __radd__(self, other: Any) -> Any:
+        if other == 0:  # sum() starts from 0
+            return self
+        return NotImplemented
+
+
 @dataclass(frozen=True, slots=True)
-class WerCounts:
+class WerCounts(_EditCounts):
     """Word-level edit counts of one or more utterances under one normalizer.
 
     ``optional_ref`` / ``optional_hyp`` count fillers dropped as optional (not errors, not in N).
     """
 
+    _unit: ClassVar[str] = "WER"
     substitutions: int = 0
     deletions: int = 0
     insertions: int = 0
@@ -57,37 +93,17 @@ class WerCounts:
     @property
     def ref_words(self) -> int:
         """N: reference words that count (hits + substitutions + deletions)."""
-        return self.hits + self.substitutions + self.deletions
+        return self._ref_total
 
     @property
     def hyp_words(self) -> int:
         """Hypothesis words that count (hits + substitutions + insertions)."""
-        return self.hits + self.substitutions + self.insertions
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
+        return self._hyp_total
 
     @property
     def wer(self) -> float | None:
         """(S + D + I) / N; None when N is 0 (see the empty reference rule)."""
         return _rate(self.errors, self.ref_words)
-
-    def __add__(self, other: "WerCounts") -> "WerCounts":
-        if not isinstance(other, WerCounts):
-            return NotImplemented
-        if other.normalizer != self.normalizer:
-            raise ValueError(f"cannot add WER counts of {self.normalizer} and {other.normalizer}")
-        return WerCounts(self.substitutions + other.substitutions, self.deletions + other.deletions,
-                         self.insertions + other.insertions, self.hits + other.hits,
-                         self.normalizer, self.utterances + other.utterances,
-                         self.optional_ref + other.optional_ref,
-                         self.optional_hyp + other.optional_hyp)
-
-    def __radd__(self, other: Any) -> "WerCounts":
-        if other == 0:  # sum() starts from 0
-            return self
-        return NotImplemented
 
     def to_dict(self) -> dict[str, Any]:
         return {"wer": self.wer, "substitutions": self.substitutions, "deletions": self.deletions,
@@ -98,9 +114,10 @@ class WerCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class CerCounts:
+class CerCounts(_EditCounts):
     """Character-level edit counts (spaces between words count as characters, as in jiwer)."""
 
+    _unit: ClassVar[str] = "CER"
     substitutions: int = 0
     deletions: int = 0
     insertions: int = 0
@@ -110,34 +127,16 @@ class CerCounts:
 
     @property
     def ref_chars(self) -> int:
-        return self.hits + self.substitutions + self.deletions
+        return self._ref_total
 
     @property
     def hyp_chars(self) -> int:
-        return self.hits + self.substitutions + self.insertions
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
+        return self._hyp_total
 
     @property
     def cer(self) -> float | None:
         """(S + D + I) / reference characters; None when the reference has none."""
         return _rate(self.errors, self.ref_chars)
-
-    def __add__(self, other: "CerCounts") -> "CerCounts":
-        if not isinstance(other, CerCounts):
-            return NotImplemented
-        if other.normalizer != self.normalizer:
-            raise ValueError(f"cannot add CER counts of {self.normalizer} and {other.normalizer}")
-        return CerCounts(self.substitutions + other.substitutions, self.deletions + other.deletions,
-                         self.insertions + other.insertions, self.hits + other.hits,
-                         self.normalizer, self.utterances + other.utterances)
-
-    def __radd__(self, other: Any) -> "CerCounts":
-        if other == 0:
-            return self
-        return NotImplemented
 
     def to_dict(self) -> dict[str, Any]:
         return {"cer": self.cer, "substitutions": self.substitutions, "deletions": self.deletions,
